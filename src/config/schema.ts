@@ -1,0 +1,223 @@
+/**
+ * The single source of truth for cutover.yaml. Everything else (the JSON
+ * Schema in docs/, defaults, the admin API's accepted modes) derives from here.
+ */
+import { z } from 'zod';
+import { tryParseDuration } from '../core/duration.ts';
+import { compareRulesSchema } from './compare-schema.ts';
+import { rolloutPlanSchema, gatesSchema } from './rollout-schema.ts';
+
+/** Milliseconds, written as a number or as `250ms`, `30s`, `10m`, `1h`. */
+export const durationSchema = z
+  .union([z.number().nonnegative(), z.string()])
+  .transform((value, ctx) => {
+    const ms = tryParseDuration(value);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration; write 250ms, 30s, 10m or 1h` });
+      return z.NEVER;
+    }
+    return ms;
+  })
+  .meta({ description: 'Milliseconds as a number, or a string such as 250ms, 30s, 10m, 1h.' });
+
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:8080');
+
+export const BACKEND_NAMES = ['legacy', 'candidate', 'replica'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+export const backendSchema = z
+  .object({
+    url: z
+      .string()
+      .refine((v) => /^https?:\/\/[^/]+/.test(v), 'expected an http:// or https:// URL, e.g. http://127.0.0.1:8001')
+      .meta({ description: 'Base URL. A path here is a prefix put before every request path.' }),
+    host: z
+      .string()
+      .default('preserve')
+      .meta({ description: '`preserve` passes the client Host header, `rewrite` uses the backend URL host, anything else is sent as-is.' }),
+    headers: z.record(z.string(), z.string()).default({}).meta({ description: 'Extra request headers sent to this backend (e.g. its own auth).' }),
+    ca: z.string().optional().meta({ description: 'Path to a PEM CA bundle for an https backend.' }),
+    rejectUnauthorized: z.boolean().default(true),
+    connections: z.number().int().positive().default(256).meta({ description: 'Keep-alive pool size.' }),
+    timeouts: z
+      .object({
+        connect: durationSchema.default(5_000),
+        headers: durationSchema.default(30_000),
+        idle: durationSchema.default(60_000),
+      })
+      .prefault({}),
+  })
+  .strict();
+
+export const stickinessSchema = z
+  .string()
+  .regex(
+    /^(header:[A-Za-z0-9!#$%&'*+.^_`|~-]+|cookie:[^\s;=]+|query:[^\s&=]+|ip|random)$/,
+    'expected header:NAME, cookie:NAME, query:NAME, ip or random',
+  )
+  .meta({ description: 'What keeps a user on one side: header:NAME, cookie:NAME, query:NAME, ip or random.' });
+
+export const MODES = ['legacy', 'candidate', 'canary', 'shadow', 'live'] as const;
+export type Mode = (typeof MODES)[number];
+
+export const percentSchema = z
+  .number()
+  .min(0)
+  .max(100)
+  .refine((v) => Math.abs(Math.round(v * 100) - v * 100) < 1e-9, 'percent has 0.01 steps at most');
+
+export const shadowSchema = z
+  .object({
+    sample: z.number().min(0).max(1).default(1).meta({ description: 'Fraction of eligible requests mirrored (0..1).' }),
+    timeout: durationSchema.default(10_000),
+    maxConcurrency: z.number().int().positive().default(64),
+    maxQueue: z.number().int().nonnegative().default(256),
+    captureLimit: z.number().int().positive().default(1024 * 1024).meta({ description: 'Bytes of body captured for comparison.' }),
+    mirrorUnsafe: z.boolean().default(false).meta({ description: 'Mirror POST/PUT/PATCH/DELETE too. Only when the candidate has its own data store.' }),
+    noiseSample: z.number().min(0).max(1).default(0.01).meta({ description: 'Without a replica: fraction of mirrored safe requests sent to legacy twice to learn noise.' }),
+  })
+  .strict();
+
+const matchSchema = z
+  .object({
+    methods: z.array(z.string().regex(/^[A-Z]+$/, 'methods are upper-case, e.g. GET')).optional(),
+    path: z.string().startsWith('/', 'paths start with /').optional().meta({ description: 'Template (/api/token/:mint/safety, /static/*), exact path, or prefix.' }),
+    pathType: z.enum(['template', 'exact', 'prefix']).optional().meta({ description: 'Defaults to template when the path has :params or *, else exact.' }),
+    headers: z.record(z.string(), z.string()).optional().meta({ description: 'Header values that must match exactly.' }),
+  })
+  .strict();
+
+export const routeSchema = z
+  .object({
+    id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'ids are 1-64 letters, digits, . _ -'),
+    match: matchSchema.prefault({}),
+    mode: z.enum(MODES).optional(),
+    percent: percentSchema.optional(),
+    stickiness: stickinessSchema.optional(),
+    fallback: z.enum(['none', 'legacy']).optional(),
+    compare: z.boolean().optional().meta({ description: 'In canary mode, also send each request to the side that did not serve it.' }),
+    shadow: shadowSchema.partial().optional(),
+    rules: compareRulesSchema.optional(),
+    component: z.string().optional().meta({ description: 'Group of routes that roll out together.' }),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    version: z.literal(1).default(1),
+    listen: hostPort.default('127.0.0.1:8080'),
+    admin: z
+      .object({
+        listen: hostPort.default('127.0.0.1:9090'),
+        token: z.string().min(16, 'use a token of 16 characters or more').optional(),
+        metricsListen: hostPort.optional().meta({ description: 'Serve /metrics on its own listener as well.' }),
+      })
+      .strict()
+      .prefault({}),
+    dataDir: z.string().default('./.cutover'),
+    store: z
+      .object({
+        kind: z.enum(['sqlite', 'postgres']).default('sqlite'),
+        url: z.string().optional().meta({ description: 'postgres://… when kind is postgres.' }),
+      })
+      .strict()
+      .prefault({}),
+    workers: z.union([z.number().int().positive().max(256), z.literal('auto')]).default(1),
+    shutdownTimeout: durationSchema.default(10_000),
+    backends: z
+      .object({
+        legacy: backendSchema,
+        candidate: backendSchema,
+        replica: backendSchema.optional(),
+      })
+      .strict(),
+    defaults: z
+      .object({
+        mode: z.enum(MODES).default('legacy'),
+        percent: percentSchema.default(0),
+        stickiness: stickinessSchema.default('random'),
+        fallback: z.enum(['none', 'legacy']).default('none'),
+        shadow: shadowSchema.prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    override: z
+      .object({
+        header: z.string().default('x-cutover-backend'),
+        secret: z.string().min(8, 'use a secret of 8 characters or more'),
+      })
+      .strict()
+      .optional()
+      .meta({ description: 'Tester override: a request carrying `HEADER: legacy|candidate;SECRET` goes to that backend. Off unless set.' }),
+    routes: z.array(routeSchema).default([]),
+    compare: compareRulesSchema.prefault({}),
+    telemetry: z
+      .object({
+        accessLog: z.enum(['off', 'sampled', 'full']).default('off'),
+        accessLogSample: z.number().min(0).max(1).default(0.01),
+        accessLogFile: z.string().optional().meta({ description: 'Defaults to standard output.' }),
+        enabled: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
+    results: z
+      .object({
+        samplesPerGroup: z.number().int().nonnegative().default(5),
+        retention: durationSchema.default(7 * 86_400_000),
+        maxRows: z.number().int().positive().default(1_000_000),
+        redactHeaders: z.array(z.string()).default([]),
+        redactPaths: z.array(z.string()).default([]),
+      })
+      .strict()
+      .prefault({}),
+    gates: gatesSchema.prefault({}),
+    plans: z.record(z.string(), rolloutPlanSchema).default({}).meta({ description: 'Rollout plans keyed by route id or component name.' }),
+    killSwitch: z
+      .object({
+        env: z.string().default('CUTOVER_KILL_SWITCH'),
+        file: z.string().optional().meta({ description: 'When this file exists at start or on SIGHUP, every route goes to legacy.' }),
+      })
+      .strict()
+      .prefault({}),
+    notifications: z
+      .object({
+        webhooks: z
+          .array(
+            z
+              .object({
+                url: z.string().url(),
+                format: z.enum(['json', 'slack']).default('json'),
+                headers: z.record(z.string(), z.string()).default({}),
+              })
+              .strict(),
+          )
+          .default([]),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    const seen = new Map<string, number>();
+    cfg.routes.forEach((route, i) => {
+      const prev = seen.get(route.id);
+      if (prev !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['routes', i, 'id'], message: `duplicate route id "${route.id}" (first used by routes[${prev}])` });
+      } else seen.set(route.id, i);
+      if (route.id === 'default') {
+        ctx.addIssue({ code: 'custom', path: ['routes', i, 'id'], message: '"default" is reserved for the catch-all route; configure it under defaults' });
+      }
+      if (route.mode === 'canary' && route.percent === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['routes', i, 'percent'], message: 'canary mode needs a percent (0-100)' });
+      }
+    });
+  });
+
+/** The validated, defaulted config. Frozen by load.ts. */
+export type CutoverConfig = z.output<typeof configSchema>;
+export type CutoverConfigInput = z.input<typeof configSchema>;
+export type BackendConfig = z.output<typeof backendSchema>;
+export type RouteConfig = z.output<typeof routeSchema>;
+export type ShadowConfig = z.output<typeof shadowSchema>;
