@@ -25,3 +25,23 @@ export function createSpanId(): string {
 export function createId(prefix: string): string {
   return `${prefix}_${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
 }
+
+/**
+ * A W3C `traceparent` for requests that arrive without one. Random bytes come
+ * from a pooled buffer refilled 4 KiB at a time, so the hot path makes no
+ * syscall per request.
+ */
+const TRACE_BYTES = 24;
+let randomPool = Buffer.alloc(0);
+let randomOffset = 0;
+
+export function createTraceparent(): string {
+  if (randomOffset + TRACE_BYTES > randomPool.length) {
+    randomPool = randomBytes(4096);
+    randomOffset = 0;
+  }
+  const traceId = randomPool.toString('hex', randomOffset, randomOffset + 16);
+  const spanId = randomPool.toString('hex', randomOffset + 16, randomOffset + 24);
+  randomOffset += TRACE_BYTES;
+  return `00-${traceId}-${spanId}-01`;
+}

@@ -1,0 +1,188 @@
+/**
+ * The data plane: one node:http server, the current routing snapshot, and the
+ * upstream pools. It knows nothing about storage, the admin API or the CLI;
+ * the control plane drives it through `update()` and listens to its events.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { CutoverConfig } from '../config/schema.ts';
+import { CutoverError, ErrorCodes } from '../core/errors.ts';
+import { pathnameOf } from './request-context.ts';
+import { compileRoutingSnapshot, type RouteState, type RoutingDeps, type RoutingSnapshot } from './routing-snapshot.ts';
+import { createShadowLimiter, type ShadowLimiter } from './shadow-dispatcher.ts';
+import { proxyUpgrade } from './upgrade-proxy.ts';
+import { closeUpstreams, createUpstream, type UpstreamSet } from './upstream-pool.ts';
+
+export interface DataPlaneOptions {
+  config: CutoverConfig;
+  overrides?: ReadonlyMap<string, RouteState>;
+  killSwitch?: boolean;
+  /** Learned endpoint templates for catch-all routes; defaults to the route's own template. */
+  endpointOf?: RoutingDeps['endpointOf'];
+}
+
+export interface DataPlane {
+  readonly server: Server;
+  listen(address: string): Promise<{ host: string; port: number }>;
+  /** Compiles and swaps the routing snapshot. Returns the new snapshot once every later request will see it. */
+  update(change: { config?: CutoverConfig; overrides?: ReadonlyMap<string, RouteState>; killSwitch?: boolean }): RoutingSnapshot;
+  snapshot(): RoutingSnapshot;
+  /** Shadow work in flight and queued, for telemetry. */
+  shadowLoad(): { active: number; queued: number };
+  /** Stops accepting, waits for in-flight requests up to `timeoutMs`, then closes what is left. */
+  close(timeoutMs: number): Promise<{ drained: boolean }>;
+  connections(): number;
+}
+
+export function parseHostPort(address: string): { host: string; port: number } {
+  const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(address);
+  if (!m) throw new CutoverError(ErrorCodes.INPUT_INVALID, `"${address}" is not host:port`, { hint: 'write e.g. 127.0.0.1:8080' });
+  return { host: m[1]!, port: Number(m[2]) };
+}
+
+function createUpstreamSet(config: CutoverConfig, options: { connections?: number; timeout?: number } = {}): UpstreamSet {
+  const b = config.backends;
+  return {
+    legacy: createUpstream('legacy', b.legacy, options),
+    candidate: createUpstream('candidate', b.candidate, options),
+    replica: b.replica ? createUpstream('replica', b.replica, options) : undefined,
+  };
+}
+
+const BAD_REQUEST_BODY = JSON.stringify({ error: 'bad_request', message: 'the request could not be parsed as HTTP/1.1' });
+const BAD_REQUEST = Buffer.from(
+  `HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(BAD_REQUEST_BODY)}\r\n\r\n${BAD_REQUEST_BODY}`,
+);
+
+/**
+ * @example
+ * const dp = createDataPlane({ config });
+ * await dp.listen('127.0.0.1:8080');
+ * dp.update({ overrides: new Map([['checkout', { mode: 'canary', percent: 10 }]]) });
+ */
+export function createDataPlane(options: DataPlaneOptions): DataPlane {
+  let config = options.config;
+  let overrides: ReadonlyMap<string, RouteState> = options.overrides ?? new Map();
+  let killSwitch = options.killSwitch ?? false;
+  let primary = createUpstreamSet(config);
+  let shadow: UpstreamSet | undefined;
+  let limiter: ShadowLimiter | undefined;
+  const retired: UpstreamSet[] = [];
+  let version = 0;
+  let inFlight = 0;
+  const sockets = new Set<Socket>();
+
+  const deps: RoutingDeps = {
+    get primary() {
+      return primary;
+    },
+    shadow: () => {
+      shadow ??= createUpstreamSet(config, { connections: config.defaults.shadow.maxConcurrency, timeout: config.defaults.shadow.timeout });
+      return shadow;
+    },
+    limiter: () => {
+      limiter ??= createShadowLimiter({ maxConcurrency: config.defaults.shadow.maxConcurrency, maxQueue: config.defaults.shadow.maxQueue });
+      return limiter;
+    },
+    endpointOf: options.endpointOf ?? ((_id, template) => template),
+  };
+
+  let current = compileRoutingSnapshot({ config, overrides, killSwitch }, deps, ++version);
+
+  const onRequestDone = (): void => {
+    inFlight--;
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    inFlight++;
+    res.once('close', onRequestDone);
+    const pathname = pathnameOf(req.url ?? '/');
+    current.match(req.method ?? 'GET', pathname, req.headers).serve(req, res, pathname);
+  };
+
+  const server = createServer(
+    {
+      keepAliveTimeout: 65_000,
+      // Large uploads and long streams are legitimate; slow clients are bounded by headersTimeout.
+      requestTimeout: 0,
+      headersTimeout: 60_000,
+      noDelay: true,
+    },
+    handle,
+  );
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const pathname = pathnameOf(req.url ?? '/');
+    const route = current.match(req.method ?? 'GET', pathname, req.headers);
+    const backend = route.pickForUpgrade(req);
+    proxyUpgrade(req, socket, head, primary[backend]!, route.id, route.matcher.template);
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    socket.end(BAD_REQUEST);
+  });
+
+  return {
+    server,
+    async listen(address) {
+      const { host, port } = parseHostPort(address);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      const addr = server.address();
+      return { host, port: typeof addr === 'object' && addr ? addr.port : port };
+    },
+    update(change) {
+      if (change.config !== undefined && change.config !== config) {
+        const oldConfig = config;
+        config = change.config;
+        if (JSON.stringify(oldConfig.backends) !== JSON.stringify(config.backends) || JSON.stringify(oldConfig.defaults.shadow) !== JSON.stringify(config.defaults.shadow)) {
+          retired.push(primary);
+          primary = createUpstreamSet(config);
+          if (shadow) retired.push(shadow);
+          shadow = undefined;
+          limiter = undefined;
+          // Old pools finish their in-flight requests, then close.
+          const toClose = retired.splice(0);
+          setTimeout(() => void closeUpstreams(toClose), 30_000).unref();
+        }
+      }
+      if (change.overrides !== undefined) overrides = change.overrides;
+      if (change.killSwitch !== undefined) killSwitch = change.killSwitch;
+      current = compileRoutingSnapshot({ config, overrides, killSwitch }, deps, ++version);
+      return current;
+    },
+    snapshot: () => current,
+    shadowLoad: () => ({ active: limiter?.active ?? 0, queued: limiter?.queued ?? 0 }),
+    connections: () => sockets.size,
+    async close(timeoutMs) {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        const deadline = Date.now() + timeoutMs;
+        const tick = setInterval(() => {
+          server.closeIdleConnections();
+          if (inFlight === 0 || Date.now() >= deadline) {
+            clearInterval(tick);
+            for (const s of sockets) s.destroy();
+            resolve();
+          }
+        }, 25);
+      });
+      const drained = inFlight === 0;
+      await closeUpstreams([primary, ...(shadow ? [shadow] : []), ...retired]);
+      return { drained };
+    },
+  };
+}

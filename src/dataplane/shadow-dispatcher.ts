@@ -1,0 +1,232 @@
+/**
+ * Mirrored traffic runs beside the user's request, never in front of it: a
+ * concurrency limit and a bounded queue, separate connection pools, and every
+ * request that could not be compared is published with its reason.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import type { BackendName } from '../config/schema.ts';
+import { channels, type CapturedResponse, type ComparisonPairEvent, type SkipReason } from './events.ts';
+import { BodyCapture, ClientExchange, MirrorExchange, type FallbackPolicy } from './proxy-exchange.ts';
+import { SAFE_METHODS, type RequestContext } from './request-context.ts';
+import type { Upstream, UpstreamSet } from './upstream-pool.ts';
+
+export type ExtendedSkipReason = SkipReason | 'primary_error';
+
+export interface ShadowLimiter {
+  /** Runs the task now, queues it, or returns false when the queue is full. */
+  submit(task: () => void): boolean;
+  /** A running task finished: start the next queued one. */
+  release(): void;
+  readonly active: number;
+  readonly queued: number;
+}
+
+/**
+ * @example
+ * const limiter = createShadowLimiter({ maxConcurrency: 64, maxQueue: 256 });
+ * if (!limiter.submit(() => mirror.start(null))) countSkip('queue_full');
+ */
+export function createShadowLimiter(options: { maxConcurrency: number; maxQueue: number }): ShadowLimiter {
+  let active = 0;
+  const queue: Array<() => void> = [];
+  return {
+    submit(task) {
+      if (active < options.maxConcurrency) {
+        active++;
+        task();
+        return true;
+      }
+      if (queue.length < options.maxQueue) {
+        queue.push(task);
+        return true;
+      }
+      return false;
+    },
+    release() {
+      active--;
+      const next = queue.shift();
+      if (next !== undefined) {
+        active++;
+        next();
+      }
+    },
+    get active() {
+      return active;
+    },
+    get queued() {
+      return queue.length;
+    },
+  };
+}
+
+export function publishSkip(ctx: RequestContext, reason: ExtendedSkipReason): void {
+  if (channels.comparisonSkipped.hasSubscribers) {
+    channels.comparisonSkipped.publish({ route: ctx.routeId, endpoint: ctx.endpoint, method: ctx.method, reason, time: Date.now() });
+  }
+}
+
+export interface MirroredServeSettings {
+  sample: number;
+  captureLimit: number;
+  mirrorUnsafe: boolean;
+  noiseSample: number;
+}
+
+export interface MirroredServeDeps {
+  primary: UpstreamSet;
+  shadow: UpstreamSet;
+  limiter: ShadowLimiter;
+  fallbackPolicy: FallbackPolicy | undefined;
+}
+
+/** Waits for every side of one mirrored request, then publishes the pair or the reason it was skipped. */
+class ComparisonJoin {
+  readonly ctx: RequestContext;
+  pending: number;
+  served: CapturedResponse | undefined;
+  mirrored: CapturedResponse | undefined;
+  noise: CapturedResponse | undefined;
+  requestBody: Buffer = Buffer.alloc(0);
+  requestTruncated = false;
+  skipped = false;
+
+  constructor(ctx: RequestContext, expected: number) {
+    this.ctx = ctx;
+    this.pending = expected;
+  }
+
+  skip(reason: ExtendedSkipReason): void {
+    if (this.skipped) return;
+    this.skipped = true;
+    publishSkip(this.ctx, reason);
+  }
+
+  expect(n: number): void {
+    this.pending += n;
+  }
+
+  arrive(slot: 'served' | 'mirrored' | 'noise', captured: CapturedResponse | undefined): void {
+    if (slot === 'served') this.served = captured;
+    else if (slot === 'mirrored') this.mirrored = captured;
+    else this.noise = captured;
+    if (--this.pending === 0) this.complete();
+  }
+
+  private complete(): void {
+    if (this.skipped) return;
+    const served = this.served;
+    const mirrored = this.mirrored;
+    if (served === undefined || mirrored === undefined) return;
+    if (served.failure !== undefined) return this.skip('primary_error');
+    if (mirrored.failure !== undefined) return this.skip(mirrored.failure === 'timeout' ? 'timeout' : 'candidate_error');
+    if (served.truncated || mirrored.truncated || this.requestTruncated) return this.skip('body_too_large');
+    if (!channels.comparisonPair.hasSubscribers) return;
+    const ctx = this.ctx;
+    const event: ComparisonPairEvent = {
+      requestId: ctx.requestId,
+      route: ctx.routeId,
+      endpoint: ctx.endpoint,
+      method: ctx.method,
+      url: ctx.url,
+      time: ctx.startedAt,
+      request: { headers: headerObject(ctx.headers), body: this.requestBody, truncated: this.requestTruncated },
+      served,
+      mirrored,
+    };
+    const noise = this.noise;
+    if (noise !== undefined && noise.failure === undefined && !noise.truncated) event.noise = noise;
+    channels.comparisonPair.publish(event);
+  }
+}
+
+function headerObject(flat: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < flat.length; i += 2) {
+    const k = flat[i]!.toLowerCase();
+    out[k] = out[k] === undefined ? flat[i + 1]! : `${out[k]}, ${flat[i + 1]}`;
+  }
+  return out;
+}
+
+async function* teeRequestBody(req: IncomingMessage, capture: BodyCapture, onEnd: () => void): AsyncGenerator<Buffer> {
+  for await (const chunk of req) {
+    capture.push(chunk as Buffer);
+    yield chunk as Buffer;
+  }
+  onEnd();
+}
+
+/**
+ * Serves the client from `servedBy` and mirrors the request to `mirrorTo`
+ * (plus a replica, or legacy a second time for noise learning).
+ */
+export function createMirroredServe(settings: MirroredServeSettings, deps: MirroredServeDeps) {
+  const { primary, shadow, limiter, fallbackPolicy } = deps;
+
+  function startMirror(join: ComparisonJoin, upstream: Upstream, slot: 'mirrored' | 'noise', body: Buffer | null): void {
+    const ctx = join.ctx;
+    const accepted = limiter.submit(() => {
+      new MirrorExchange(ctx, upstream, settings.captureLimit, (captured) => {
+        limiter.release();
+        join.arrive(slot, captured);
+      }).start(body);
+    });
+    if (!accepted) {
+      if (slot === 'mirrored') join.skip('queue_full');
+      join.arrive(slot, undefined);
+    }
+  }
+
+  return function serveMirrored(ctx: RequestContext, req: IncomingMessage, res: ServerResponse, servedBy: BackendName, mirrorTo: BackendName): void {
+    const safe = SAFE_METHODS.has(ctx.method);
+    const servedUpstream = primary[servedBy]!;
+    if (!safe && !settings.mirrorUnsafe) {
+      publishSkip(ctx, 'unsafe_method');
+      new ClientExchange(ctx, res, servedUpstream, { fallbackPolicy }).start(ctx.hasBody ? req : null);
+      return;
+    }
+    if (settings.sample < 1 && Math.random() >= settings.sample) {
+      publishSkip(ctx, 'sampled_out');
+      new ClientExchange(ctx, res, servedUpstream, { fallbackPolicy }).start(ctx.hasBody ? req : null);
+      return;
+    }
+    let noiseUpstream: Upstream | undefined;
+    if (servedBy === 'legacy' || mirrorTo === 'legacy') {
+      if (shadow.replica !== undefined) noiseUpstream = shadow.replica;
+      else if (safe && settings.noiseSample > 0 && Math.random() < settings.noiseSample) noiseUpstream = shadow.legacy;
+    }
+    const join = new ComparisonJoin(ctx, 2);
+    const mirrorUpstream = shadow[mirrorTo]!;
+    const startMirrors = (body: Buffer | null): void => {
+      if (noiseUpstream !== undefined) {
+        join.expect(1);
+        startMirror(join, noiseUpstream, 'noise', body);
+      }
+      startMirror(join, mirrorUpstream, 'mirrored', body);
+    };
+    const served = new ClientExchange(ctx, res, servedUpstream, {
+      captureLimit: settings.captureLimit,
+      fallbackPolicy,
+      onCaptured: (captured) => join.arrive('served', captured),
+    });
+    if (!ctx.hasBody) {
+      startMirrors(null);
+      served.start(null);
+      return;
+    }
+    const capture = new BodyCapture(settings.captureLimit);
+    served.start(
+      Readable.from(teeRequestBody(req, capture, () => {
+        join.requestTruncated = capture.truncated;
+        if (capture.truncated) {
+          join.skip('body_too_large');
+          join.arrive('mirrored', undefined);
+          return;
+        }
+        join.requestBody = capture.body();
+        startMirrors(join.requestBody);
+      }), { objectMode: false }),
+    );
+  };
+}

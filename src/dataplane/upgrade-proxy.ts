@@ -1,0 +1,94 @@
+/**
+ * WebSocket (and any HTTP/1.1 Upgrade) pass-through. The backend is chosen
+ * once per connection by the route's mode; after the 101 both sockets are
+ * piped, and when either side closes, so does the other.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import { channels } from './events.ts';
+import { createRequestContext, headersFor } from './request-context.ts';
+import { classifyFailure } from './upstream-errors.ts';
+import type { Upstream } from './upstream-pool.ts';
+
+function writeRawError(socket: Duplex, status: number, body: object): void {
+  const text = JSON.stringify(body);
+  const reason = status === 504 ? 'Gateway Timeout' : 'Bad Gateway';
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
+}
+
+export function proxyUpgrade(req: IncomingMessage, client: Duplex, head: Buffer, upstream: Upstream, routeId: string, endpoint: string): void {
+  const ctx = createRequestContext(req, '', routeId, endpoint, undefined);
+  const protocol = req.headers.upgrade ?? 'websocket';
+  const t0 = performance.now();
+  client.on('error', () => client.destroy());
+  const publish = (status: number, failure?: ReturnType<typeof classifyFailure>) => {
+    if (!channels.exchange.hasSubscribers) return;
+    const ms = performance.now() - t0;
+    channels.exchange.publish({
+      requestId: ctx.requestId,
+      route: routeId,
+      endpoint,
+      method: ctx.method,
+      backend: upstream.name,
+      role: 'primary',
+      status,
+      ...(failure ? { failure } : {}),
+      startedAt: ctx.startedAt,
+      ttfbMs: ms,
+      totalMs: ms,
+      requestBytes: 0,
+      responseBytes: 0,
+    });
+  };
+  const handler: Dispatcher.DispatchHandler = {
+    onRequestStart() {},
+    onRequestUpgrade(_controller, statusCode, headers, upstreamSocket) {
+      let head101 = `HTTP/1.1 ${statusCode} Switching Protocols\r\n`;
+      for (const [name, value] of Object.entries(headers)) {
+        if (value === undefined) continue;
+        for (const v of Array.isArray(value) ? value : [value]) head101 += `${name}: ${v}\r\n`;
+      }
+      client.write(`${head101}\r\n`);
+      if (head.length > 0) upstreamSocket.write(head);
+      upstreamSocket.pipe(client);
+      client.pipe(upstreamSocket);
+      const closeBoth = () => {
+        client.destroy();
+        upstreamSocket.destroy();
+      };
+      upstreamSocket.once('close', closeBoth);
+      client.once('close', closeBoth);
+      upstreamSocket.on('error', closeBoth);
+      publish(statusCode);
+    },
+    onResponseStart(controller, statusCode) {
+      // The backend refused the upgrade with an ordinary response.
+      controller.abort(Object.assign(new Error(`backend answered ${statusCode} instead of 101`), { code: 'UND_ERR_INFO' }));
+    },
+    onResponseData() {},
+    onResponseEnd() {},
+    onResponseError(_controller, err) {
+      const cause = classifyFailure(err);
+      publish(0, cause);
+      if (client.writable) {
+        writeRawError(client, cause === 'timeout' ? 504 : 502, {
+          error: 'upgrade_failed',
+          message: err.message,
+          backend: upstream.name,
+          cause,
+          requestId: ctx.requestId,
+        });
+      }
+    },
+  };
+  upstream.pool.dispatch(
+    {
+      path: upstream.pathPrefix === '' ? ctx.url : upstream.pathPrefix + ctx.url,
+      method: 'GET',
+      headers: headersFor(ctx, upstream),
+      upgrade: protocol,
+    },
+    handler,
+  );
+}
