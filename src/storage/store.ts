@@ -5,7 +5,14 @@
  * (test/helpers/store-contract.ts) runs against both.
  *
  * Times are epoch milliseconds. JSON-valued fields are stored as JSON text and
- * returned parsed.
+ * returned parsed, so they follow JSON.stringify: `undefined` members vanish,
+ * NaN/Infinity become null, Dates become strings, -0 becomes 0.
+ *
+ * Ordering and retention are part of the contract (both adapters agree):
+ * - time filters are half-open, `from <= t < to`, so adjacent windows never
+ *   count a minute twice;
+ * - lists come back in a stable order, documented on each method;
+ * - audit entries, overrides, noise and rollouts are never pruned.
  */
 import type { Mode } from '../config/schema.ts';
 
@@ -50,6 +57,10 @@ export interface DiffTriage {
   reason: string;
   by: string;
   at: number;
+  /**
+   * Stored, never acted on by the store (it has no clock): callers treat an
+   * expired accept/ignore as `open`. Prune keeps triaged groups until this passes.
+   */
   expiresAt?: number;
 }
 
@@ -120,47 +131,83 @@ export interface AuditEntry {
   evidence?: unknown;
 }
 
+/** Half-open: `from <= t < to`; either end may be omitted. */
 export interface TimeRange {
   from?: number;
   to?: number;
 }
 
 export interface Store {
-  /** Creates tables if needed. Safe to call on every start. */
+  /**
+   * Opens the connection, creates tables and runs forward migrations. Safe to
+   * call on every start; fails with CUTOVER_ERR_STORE if the database was
+   * written by a newer cutover.
+   */
   init(): Promise<void>;
   close(): Promise<void>;
 
   getMeta(key: string): Promise<string | undefined>;
+  /** The key `schema_version` belongs to the store; writing it throws. */
   setMeta(key: string, value: string): Promise<void>;
 
+  /** Ordered by route. */
   listRouteOverrides(): Promise<RouteOverride[]>;
   putRouteOverride(override: RouteOverride): Promise<void>;
   deleteRouteOverride(route: string): Promise<void>;
 
   putTelemetryBuckets(rows: TelemetryBucketRow[]): Promise<void>;
+  /** Ordered by minute, then route, endpoint, backend, role. */
   listTelemetryBuckets(range: TimeRange & { route?: string }): Promise<TelemetryBucketRow[]>;
 
   addComparisonCounts(rows: ComparisonCountRow[]): Promise<void>;
+  /** Ordered by minute, then route, endpoint, outcome, reason. */
   listComparisonCounts(range: TimeRange & { route?: string }): Promise<ComparisonCountRow[]>;
 
-  /** Folds observations into groups in one transaction; keeps at most `maxSamples` samples per group. */
+  /**
+   * Folds observations into groups in one transaction; keeps at most `maxSamples` samples per group.
+   * A new group starts `open`; later observations add to `count`, widen
+   * firstSeen/lastSeen and never change status or triage. The first samples to
+   * arrive (in array order) are the ones kept; later ones are dropped unread.
+   */
   recordDiffs(observations: DiffObservation[], maxSamples: number): Promise<void>;
-  listDiffGroups(filter: TimeRange & { route?: string; status?: DiffGroupStatus }): Promise<DiffGroupRow[]>;
+  /**
+   * A group matches a time range when it was seen inside it
+   * (`lastSeen >= from` and `firstSeen < to`). Ordered by count descending,
+   * then lastSeen descending, then id; `limit` caps the rows (default: all).
+   */
+  listDiffGroups(filter: TimeRange & { route?: string; status?: DiffGroupStatus; limit?: number }): Promise<DiffGroupRow[]>;
   getDiffGroup(id: string): Promise<DiffGroupRow | undefined>;
+  /** Oldest first (the order they were recorded). */
   listDiffSamples(groupId: string, limit: number): Promise<DiffSampleRow[]>;
+  /** Sets status and triage together; undefined when the group does not exist. */
   triageDiffGroup(id: string, triage: DiffTriage): Promise<DiffGroupRow | undefined>;
 
+  /**
+   * Replaces counts and updatedAt. Status is replaced only while the stored
+   * row is still `learned`: a human `confirmed`/`rejected` survives the
+   * learner's next write and changes only through setNoiseStatus.
+   */
   upsertNoise(rows: NoiseRow[]): Promise<void>;
+  /** Ordered by route, endpoint, path, kind. */
   listNoise(filter: { route?: string; status?: NoiseStatus }): Promise<NoiseRow[]>;
+  /** False when no such row exists. Leaves updatedAt alone. */
   setNoiseStatus(route: string, endpoint: string, path: string, kind: string, status: NoiseStatus): Promise<boolean>;
 
   getRollout(key: string): Promise<unknown | undefined>;
   putRollout(key: string, state: unknown): Promise<void>;
+  /** Ordered by key. */
   listRollouts(): Promise<Array<{ key: string; state: unknown }>>;
 
+  /** Returns the new id; ids strictly increase and are never reused. */
   appendAudit(entry: AuditEntry): Promise<number>;
+  /** Newest first: time descending, then id descending. `limit` defaults to all. */
   listAudit(filter: TimeRange & { subject?: string; limit?: number }): Promise<AuditEntry[]>;
 
-  /** Retention: drops telemetry, comparison counts, samples and groups last seen before `olderThan`, then trims samples beyond `maxRows`. */
+  /**
+   * Retention: drops telemetry, comparison counts, samples and groups last seen before `olderThan`, then trims samples beyond `maxRows`.
+   * Triaged groups (accepted/ignored) are kept past `olderThan` so a human
+   * decision is not forgotten, until their triage expiresAt is also before it.
+   * `maxRows` caps the sample table overall, dropping the oldest samples first.
+   */
   prune(options: { olderThan: number; maxRows: number }): Promise<void>;
 }
