@@ -1,0 +1,36 @@
+/**
+ * The one place errors become exit codes. Commands throw; main.ts catches and
+ * calls `exitCodeFor`.
+ *
+ * 0 success (and Go for `cutover report`), 1 error, 2 No-Go / invalid input
+ * that a pipeline should gate on, 3 the admin API could not be reached,
+ * 4 unauthorised.
+ */
+import { ErrorCodes, isCutoverError } from '../core/errors.ts';
+
+export const ExitCodes = {
+  OK: 0,
+  ERROR: 1,
+  NO_GO: 2,
+  UNREACHABLE: 3,
+  UNAUTHORIZED: 4,
+} as const;
+
+export function exitCodeFor(err: unknown): number {
+  if (!isCutoverError(err)) return ExitCodes.ERROR;
+  switch (err.code) {
+    case ErrorCodes.ADMIN_UNREACHABLE:
+      return ExitCodes.UNREACHABLE;
+    case ErrorCodes.UNAUTHORIZED:
+      return ExitCodes.UNAUTHORIZED;
+    default:
+      return ExitCodes.ERROR;
+  }
+}
+
+/** Error text for a terminal: what went wrong, then how to fix it. */
+export function describeError(err: unknown): string {
+  if (isCutoverError(err)) return err.hint ? `error: ${err.message}\n  hint: ${err.hint}` : `error: ${err.message}`;
+  const e = err as Error;
+  return `error: ${e?.message ?? String(err)}`;
+}

@@ -1,0 +1,51 @@
+/**
+ * The `cutover` command. Every command except `run`, `validate` and the
+ * offline tools talks to a running cutover through the admin API only.
+ */
+import { Command, CommanderError } from 'commander';
+import { VERSION } from '../controlplane/runtime.ts';
+import { createAdminClient, resolveAdminOptions, type AdminCall } from './admin-client.ts';
+import { registerRoutingCommands } from './commands/routing.ts';
+import { registerRunCommand } from './commands/run.ts';
+import { registerValidateCommand } from './commands/validate.ts';
+import { describeError, exitCodeFor, ExitCodes } from './exit-codes.ts';
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('cutover')
+    .description('Move live HTTP traffic from a legacy backend to its rewrite, with proof of parity and an instant way back')
+    .version(VERSION)
+    .option('--admin-url <url>', 'admin API of a running cutover (env CUTOVER_ADMIN_URL, default http://127.0.0.1:9090)')
+    .option('--token <token>', 'admin token (env CUTOVER_TOKEN)')
+    .exitOverride()
+    .showHelpAfterError();
+  const api = (): AdminCall => createAdminClient(resolveAdminOptions(program.opts()));
+  registerRunCommand(program);
+  registerValidateCommand(program);
+  registerRoutingCommands(program, api);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return ExitCodes.OK;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.exitCode === 0 ? ExitCodes.OK : ExitCodes.ERROR;
+    }
+    process.stderr.write(`${describeError(err)}\n`);
+    return exitCodeFor(err);
+  }
+}
+
+/** Runs the CLI as a process: `run` stays alive through its servers; everything else exits with its code. */
+export async function runCli(argv = process.argv): Promise<void> {
+  const code = await main(argv);
+  const command = argv.slice(2).find((a) => !a.startsWith('-'));
+  if (command !== 'run' || code !== 0) process.exit(code);
+}
+
+if (import.meta.main) await runCli();

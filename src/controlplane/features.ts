@@ -1,0 +1,7 @@
+/**
+ * The control-plane features a production cutover runs, in start order.
+ * Rollout builds on telemetry and comparison, so it comes after them.
+ */
+import type { FeatureFactory } from './feature.ts';
+
+export const defaultFeatures: FeatureFactory[] = [];

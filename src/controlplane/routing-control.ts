@@ -1,0 +1,162 @@
+/**
+ * Runtime routing changes: set a route's mode, roll back one route or all of
+ * them, flip the kill switch. Each change is stored first (so it survives a
+ * restart), then applied to every data plane; the call returns once every
+ * worker has swapped its snapshot, so the next request sees the change.
+ */
+import { MODES, type Mode } from '../config/schema.ts';
+import { CutoverError, ErrorCodes } from '../core/errors.ts';
+import type { RouteDescription, RouteState, RoutingSnapshot } from '../dataplane/routing-snapshot.ts';
+import type { Store } from '../storage/store.ts';
+
+export interface RoutingChange {
+  overrides: ReadonlyMap<string, RouteState>;
+  killSwitch: boolean;
+}
+
+export interface RoutingControl {
+  describe(): RouteDescription[];
+  routeIds(): string[];
+  killSwitch(): { on: boolean; source: string | undefined };
+  set(route: string, mode: Mode, percent: number | undefined, actor: string): Promise<RouteDescription>;
+  /** Back to legacy: one route, or every route when `route` is undefined. Returns the routes changed. */
+  rollback(route: string | undefined, actor: string): Promise<string[]>;
+  /** Drops a runtime override so the route follows its configured mode again. */
+  reset(route: string, actor: string): Promise<RouteDescription>;
+  setKillSwitch(on: boolean, actor: string): Promise<void>;
+  /** Re-applies the current overrides (after a config reload, or when the external kill switch changed). */
+  reapply(): Promise<void>;
+  /** Listeners see every applied change (for the audit ledger and notifications). */
+  onChange(listener: (event: RoutingChangeEvent) => void): void;
+}
+
+export interface RoutingChangeEvent {
+  action: 'set' | 'rollback' | 'reset' | 'kill-switch';
+  routes: string[];
+  actor: string;
+  from: Array<{ route: string; mode: Mode; percent: number }>;
+  to: Array<{ route: string; mode: Mode; percent: number }>;
+  killSwitch?: boolean;
+}
+
+const KILL_SWITCH_META = 'kill-switch';
+
+export interface RoutingControlOptions {
+  store: Store;
+  /** Applies the change to every data plane and resolves when all have swapped. */
+  apply: (change: RoutingChange) => Promise<RoutingSnapshot>;
+  initialSnapshot: RoutingSnapshot;
+  initialOverrides: Map<string, RouteState>;
+  /** Kill switch forced on by the environment or a file flag; cannot be lifted through the API. */
+  externalKillSwitch: () => string | undefined;
+}
+
+export async function loadPersistedRouting(store: Store): Promise<{ overrides: Map<string, RouteState>; killSwitch: boolean }> {
+  const overrides = new Map<string, RouteState>();
+  for (const o of await store.listRouteOverrides()) overrides.set(o.route, { mode: o.mode, percent: o.percent });
+  const kill = await store.getMeta(KILL_SWITCH_META);
+  return { overrides, killSwitch: kill === 'on' };
+}
+
+function normalisePercent(mode: Mode, percent: number | undefined): number {
+  if (mode === 'canary') {
+    if (percent === undefined) throw new CutoverError(ErrorCodes.BAD_REQUEST, 'canary mode needs a percent', { hint: 'e.g. `cutover set checkout canary 10`' });
+    if (!(percent >= 0 && percent <= 100) || Math.abs(Math.round(percent * 100) - percent * 100) > 1e-9) {
+      throw new CutoverError(ErrorCodes.BAD_REQUEST, `percent ${percent} is out of range`, { hint: 'use 0 to 100 in steps of 0.01' });
+    }
+    return percent;
+  }
+  return mode === 'candidate' || mode === 'live' ? 100 : 0;
+}
+
+export function createRoutingControl(options: RoutingControlOptions): RoutingControl {
+  const { store } = options;
+  let snapshot = options.initialSnapshot;
+  const overrides = new Map(options.initialOverrides);
+  let apiKillSwitch = snapshot.killSwitch && options.externalKillSwitch() === undefined;
+  const listeners: Array<(e: RoutingChangeEvent) => void> = [];
+  // Changes are serialised so two concurrent calls cannot interleave store and apply.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const next = queue.then(fn, fn);
+    queue = next.catch(() => undefined);
+    return next;
+  };
+
+  const ids = () => snapshot.routes.map((r) => r.id);
+  const describeRoute = (id: string) => snapshot.routes.find((r) => r.id === id)?.description;
+  const requireRoute = (id: string) => {
+    if (!ids().includes(id)) {
+      throw new CutoverError(ErrorCodes.NOT_FOUND, `route "${id}" does not exist`, { hint: `known routes: ${ids().join(', ')}` });
+    }
+  };
+  const stateOf = (id: string) => {
+    const d = describeRoute(id)!;
+    return { route: id, mode: d.mode, percent: d.percent };
+  };
+  const killOn = () => apiKillSwitch || options.externalKillSwitch() !== undefined;
+  const applyNow = async () => {
+    snapshot = await options.apply({ overrides: new Map(overrides), killSwitch: killOn() });
+  };
+  const emit = (e: RoutingChangeEvent) => {
+    for (const l of listeners) l(e);
+  };
+
+  return {
+    describe: () => snapshot.routes.map((r) => r.description),
+    routeIds: ids,
+    killSwitch: () => ({ on: killOn(), source: options.externalKillSwitch() ?? (apiKillSwitch ? 'api' : undefined) }),
+    set: (route, mode, percent, actor) =>
+      serial(async () => {
+        requireRoute(route);
+        if (!MODES.includes(mode)) throw new CutoverError(ErrorCodes.BAD_REQUEST, `unknown mode "${mode}"`, { hint: `use one of ${MODES.join(', ')}` });
+        const p = normalisePercent(mode, percent);
+        const from = stateOf(route);
+        await store.putRouteOverride({ route, mode, percent: p, updatedAt: Date.now(), updatedBy: actor });
+        overrides.set(route, { mode, percent: p });
+        await applyNow();
+        emit({ action: 'set', routes: [route], actor, from: [from], to: [stateOf(route)] });
+        return describeRoute(route)!;
+      }),
+    rollback: (route, actor) =>
+      serial(async () => {
+        if (route !== undefined) requireRoute(route);
+        const targets = route === undefined ? ids() : [route];
+        const from = targets.map(stateOf);
+        const now = Date.now();
+        // Apply first: a rollback must not wait on a slow disk. Then persist.
+        for (const id of targets) overrides.set(id, { mode: 'legacy', percent: 0 });
+        await applyNow();
+        await Promise.all(targets.map((id) => store.putRouteOverride({ route: id, mode: 'legacy', percent: 0, updatedAt: now, updatedBy: actor })));
+        emit({ action: 'rollback', routes: targets, actor, from, to: targets.map(stateOf) });
+        return targets;
+      }),
+    reset: (route, actor) =>
+      serial(async () => {
+        requireRoute(route);
+        const from = stateOf(route);
+        await store.deleteRouteOverride(route);
+        overrides.delete(route);
+        await applyNow();
+        emit({ action: 'reset', routes: [route], actor, from: [from], to: [stateOf(route)] });
+        return describeRoute(route)!;
+      }),
+    setKillSwitch: (on, actor) =>
+      serial(async () => {
+        if (!on && options.externalKillSwitch() !== undefined) {
+          throw new CutoverError(ErrorCodes.CONFLICT, `the kill switch is held by ${options.externalKillSwitch()}`, {
+            hint: 'unset the environment variable or remove the flag file, then send SIGHUP',
+          });
+        }
+        const from = ids().map(stateOf);
+        apiKillSwitch = on;
+        await applyNow();
+        await store.setMeta(KILL_SWITCH_META, on ? 'on' : 'off');
+        emit({ action: 'kill-switch', routes: ids(), actor, from, to: ids().map(stateOf), killSwitch: killOn() });
+      }),
+    reapply: () => serial(applyNow),
+    onChange(listener) {
+      listeners.push(listener);
+    },
+  };
+}

@@ -1,0 +1,219 @@
+/**
+ * Starts and stops a whole cutover: store, data plane (in this process or in
+ * cluster workers), routing control, control-plane features and the admin API;
+ * reloads config on SIGHUP and on file change, keeping the last good routing
+ * when a new file is bad.
+ */
+import { existsSync, watch, type FSWatcher } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import pino, { type Logger } from 'pino';
+import { loadConfigFile } from '../config/load.ts';
+import type { CutoverConfig } from '../config/schema.ts';
+import { isCutoverError } from '../core/errors.ts';
+import type { RouteState, RoutingSnapshot } from '../dataplane/routing-snapshot.ts';
+import { createDataPlane } from '../dataplane/server.ts';
+import { openStore, type Store } from '../storage/index.ts';
+import { createAdminServer, type AdminServer } from './admin/admin-server.ts';
+import type { AdminRoute } from './admin/admin-router.ts';
+import { createCoreRoutes } from './admin/core-routes.ts';
+import { createClusterDataPlane, type DataPlaneHandle } from './cluster.ts';
+import type { Feature, FeatureContext, FeatureFactory } from './feature.ts';
+import { createEndpointResolver } from './endpoint-resolver.ts';
+import { createRoutingControl, loadPersistedRouting, type RoutingControl } from './routing-control.ts';
+
+export const VERSION = '0.1.0';
+
+export interface StartOptions {
+  config: CutoverConfig;
+  /** Watched and re-read on SIGHUP when set. */
+  configPath?: string;
+  logger?: Logger;
+  features?: FeatureFactory[];
+  /** Install SIGHUP/SIGTERM/SIGINT handlers (the CLI does; tests don't). */
+  handleSignals?: boolean;
+  /** Store override, for tests that share one. */
+  store?: Store;
+}
+
+export interface CutoverRuntime {
+  readonly proxyAddress: { host: string; port: number };
+  readonly adminAddress: { host: string; port: number };
+  readonly routing: RoutingControl;
+  readonly store: Store;
+  readonly logger: Logger;
+  config(): CutoverConfig;
+  feature<T>(name: string): T | undefined;
+  /** Re-reads the config file; returns false (and keeps the current routing) when it is invalid. */
+  reload(): Promise<boolean>;
+  close(): Promise<{ drained: boolean }>;
+}
+
+/** The kill switch from outside the API: an environment variable or a flag file, read at start and on SIGHUP. */
+export function externalKillSwitch(config: CutoverConfig): string | undefined {
+  const env = process.env[config.killSwitch.env];
+  if (env !== undefined && /^(1|true|on|yes)$/i.test(env.trim())) return `env:${config.killSwitch.env}`;
+  if (config.killSwitch.file !== undefined && existsSync(config.killSwitch.file)) return `file:${config.killSwitch.file}`;
+  return undefined;
+}
+
+export function resolveWorkers(workers: CutoverConfig['workers']): number {
+  return workers === 'auto' ? Math.max(1, availableParallelism()) : workers;
+}
+
+export async function startCutover(options: StartOptions): Promise<CutoverRuntime> {
+  let config = options.config;
+  const logger = options.logger ?? pino({ name: 'cutover', level: process.env.CUTOVER_LOG_LEVEL ?? 'info' });
+  const store = options.store ?? (await openStore({ kind: config.store.kind, url: config.store.url, dataDir: config.dataDir }));
+  const persisted = await loadPersistedRouting(store);
+  let externalKill = externalKillSwitch(config);
+  const killSwitch = persisted.killSwitch || externalKill !== undefined;
+  const endpoints = createEndpointResolver();
+
+  const workers = resolveWorkers(config.workers);
+  let dataPlane: DataPlaneHandle;
+  if (workers > 1) {
+    dataPlane = await createClusterDataPlane({ config, overrides: persisted.overrides, killSwitch, workers, logger });
+  } else {
+    const dp = createDataPlane({ config, overrides: persisted.overrides, killSwitch, endpointOf: endpoints.endpointOf });
+    dataPlane = {
+      listen: (address) => dp.listen(address),
+      apply: async (change) => dp.update(change),
+      snapshot: () => dp.snapshot(),
+      load: () => {
+        const s = dp.shadowLoad();
+        return { connections: dp.connections(), shadowActive: s.active, shadowQueued: s.queued };
+      },
+      close: (timeout) => dp.close(timeout),
+    };
+  }
+
+  const routing = createRoutingControl({
+    store,
+    apply: (change) => dataPlane.apply(change),
+    initialSnapshot: dataPlane.snapshot(),
+    initialOverrides: persisted.overrides,
+    externalKillSwitch: () => externalKill,
+  });
+
+  const features: Feature[] = [];
+  const context: FeatureContext = {
+    config: () => config,
+    store,
+    logger,
+    routing,
+    snapshot: (): RoutingSnapshot => dataPlane.snapshot(),
+    dataPlaneLoad: () => dataPlane.load(),
+    feature: <T>(name: string) => features.find((f) => f.name === name)?.api as T | undefined,
+  };
+  for (const factory of options.features ?? []) features.push(await factory(context));
+
+  const routes: AdminRoute[] = [...createCoreRoutes({ routing, config: () => config, store, version: VERSION, reload: () => reload() }), ...features.flatMap((f) => f.routes ?? [])];
+  const admin: AdminServer = createAdminServer({
+    token: config.admin.token ?? process.env.CUTOVER_TOKEN,
+    routes,
+    version: VERSION,
+    onError: (err, req) => logger.error({ err, method: req.method, url: req.url }, 'admin request failed'),
+  });
+
+  let proxyAddress: { host: string; port: number };
+  let adminAddress: { host: string; port: number };
+  try {
+    adminAddress = await admin.listen(config.admin.listen);
+    proxyAddress = await dataPlane.listen(config.listen);
+  } catch (err) {
+    await admin.close().catch(() => {});
+    await dataPlane.close(0).catch(() => {});
+    for (const f of features) await f.close().catch(() => {});
+    if (!options.store) await store.close().catch(() => {});
+    throw err;
+  }
+  if (killSwitch) logger.warn({ source: externalKill ?? 'api' }, 'kill switch is on: every route serves legacy');
+  logger.info({ listen: `${proxyAddress.host}:${proxyAddress.port}`, admin: `${adminAddress.host}:${adminAddress.port}`, workers }, 'cutover is serving');
+
+  const reload = async (): Promise<boolean> => {
+    const before = externalKill;
+    externalKill = externalKillSwitch(config);
+    if (options.configPath !== undefined) {
+      let next: CutoverConfig;
+      try {
+        next = loadConfigFile(options.configPath);
+      } catch (err) {
+        const problems = isCutoverError(err) ? err.message : String(err);
+        logger.error({ file: options.configPath, problems }, 'config reload rejected; the last good routing keeps serving');
+        return false;
+      }
+      config = next;
+      externalKill = externalKillSwitch(config);
+      await dataPlane.apply({ config });
+      await routing.reapply();
+      for (const f of features) f.onConfig?.(config);
+      logger.info({ file: options.configPath, routes: config.routes.length }, 'config reloaded');
+    } else if (before !== externalKill) {
+      await routing.reapply();
+    }
+    if (before !== externalKill) logger.warn({ killSwitch: externalKill ?? 'off' }, 'external kill switch changed');
+    return true;
+  };
+
+  let watcher: FSWatcher | undefined;
+  let debounce: NodeJS.Timeout | undefined;
+  if (options.configPath !== undefined) {
+    try {
+      watcher = watch(options.configPath, () => {
+        clearTimeout(debounce);
+        debounce = setTimeout(() => void reload(), 200);
+      });
+    } catch (err) {
+      logger.warn({ err, file: options.configPath }, 'cannot watch the config file; reload with SIGHUP');
+    }
+  }
+
+  let closing: Promise<{ drained: boolean }> | undefined;
+  const close = (): Promise<{ drained: boolean }> =>
+    (closing ??= (async () => {
+      watcher?.close();
+      clearTimeout(debounce);
+      const result = await dataPlane.close(config.shutdownTimeout);
+      await admin.close();
+      for (const f of features.reverse()) {
+        try {
+          await f.close();
+        } catch (err) {
+          logger.error({ err, feature: f.name }, 'feature failed to close');
+        }
+      }
+      if (!options.store) await store.close();
+      logger.info({ drained: result.drained }, 'cutover stopped');
+      return result;
+    })());
+
+  if (options.handleSignals) {
+    process.on('SIGHUP', () => void reload());
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'shutting down: draining in-flight requests');
+      void close().then(
+        () => process.exit(0),
+        (err) => {
+          logger.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  }
+
+  return {
+    proxyAddress,
+    adminAddress,
+    routing,
+    store,
+    logger,
+    config: () => config,
+    feature: context.feature,
+    reload,
+    close,
+  };
+}
+
+export type { RouteState };
