@@ -159,6 +159,23 @@ export const configSchema = z
         accessLogSample: z.number().min(0).max(1).default(0.01),
         accessLogFile: z.string().optional().meta({ description: 'Defaults to standard output.' }),
         enabled: z.boolean().default(true),
+        retention: durationSchema
+          .default(3_600_000)
+          .refine((ms) => ms >= 3_600_000 && ms <= 86_400_000, 'keep between 1h and 24h of per-minute buckets')
+          .meta({ description: 'How much of the per-minute window is kept in memory and reloaded from the store on start.' }),
+        maxEndpointsPerRoute: z
+          .number()
+          .int()
+          .positive()
+          .max(10_000)
+          .default(200)
+          .meta({ description: 'Distinct endpoint labels per route; later endpoints are counted as `{other}`.' }),
+        latencyBuckets: z
+          .array(z.number().positive())
+          .min(1)
+          .refine((b) => b.every((v, i) => i === 0 || v > b[i - 1]!), 'buckets must be strictly ascending')
+          .optional()
+          .meta({ description: 'Prometheus histogram upper bounds in seconds; the default spans 100µs to 10s.' }),
       })
       .strict()
       .prefault({}),
