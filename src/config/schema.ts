@@ -48,6 +48,14 @@ export const backendSchema = z
         idle: durationSchema.default(60_000),
       })
       .prefault({}),
+    health: z
+      .object({
+        path: z.string().startsWith('/').optional().meta({ description: 'HTTP path probed with GET (healthy when < 500). Without it, a TCP connect is the probe.' }),
+        interval: durationSchema.default(5_000),
+        timeout: durationSchema.default(2_000),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

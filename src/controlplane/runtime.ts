@@ -14,6 +14,7 @@ import type { RouteState, RoutingSnapshot } from '../dataplane/routing-snapshot.
 import { createDataPlane } from '../dataplane/server.ts';
 import { openStore, type Store } from '../storage/index.ts';
 import { createAdminServer, type AdminServer } from './admin/admin-server.ts';
+import { createBackendHealthMonitor } from './backend-health.ts';
 import type { AdminRoute } from './admin/admin-router.ts';
 import { createCoreRoutes } from './admin/core-routes.ts';
 import { createClusterDataPlane, type DataPlaneHandle } from './cluster.ts';
@@ -107,7 +108,8 @@ export async function startCutover(options: StartOptions): Promise<CutoverRuntim
   };
   for (const factory of options.features ?? []) features.push(await factory(context));
 
-  const routes: AdminRoute[] = [...createCoreRoutes({ routing, config: () => config, store, version: VERSION, reload: () => reload() }), ...features.flatMap((f) => f.routes ?? [])];
+  const health = createBackendHealthMonitor(config);
+  const routes: AdminRoute[] = [...createCoreRoutes({ routing, config: () => config, store, version: VERSION, reload: () => reload(), health: () => health.snapshot() }), ...features.flatMap((f) => f.routes ?? [])];
   const admin: AdminServer = createAdminServer({
     token: config.admin.token ?? process.env.CUTOVER_TOKEN,
     routes,
@@ -121,6 +123,7 @@ export async function startCutover(options: StartOptions): Promise<CutoverRuntim
     adminAddress = await admin.listen(config.admin.listen);
     proxyAddress = await dataPlane.listen(config.listen);
   } catch (err) {
+    health.close();
     await admin.close().catch(() => {});
     await dataPlane.close(0).catch(() => {});
     for (const f of features) await f.close().catch(() => {});
@@ -146,6 +149,7 @@ export async function startCutover(options: StartOptions): Promise<CutoverRuntim
       externalKill = externalKillSwitch(config);
       await dataPlane.apply({ config });
       await routing.reapply();
+      health.reconfigure(config);
       for (const f of features) f.onConfig?.(config);
       logger.info({ file: options.configPath, routes: config.routes.length }, 'config reloaded');
     } else if (before !== externalKill) {
@@ -174,6 +178,7 @@ export async function startCutover(options: StartOptions): Promise<CutoverRuntim
       watcher?.close();
       clearTimeout(debounce);
       const result = await dataPlane.close(config.shutdownTimeout);
+      health.close();
       await admin.close();
       for (const f of features.reverse()) {
         try {

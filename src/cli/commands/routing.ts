@@ -8,7 +8,7 @@ import { renderTable } from '../table.ts';
 interface StatusBody {
   version: string;
   killSwitch: { on: boolean; source?: string };
-  backends: Record<string, { url: string }>;
+  backends: Record<string, { url: string; healthy?: boolean; lastProbeError?: string; consecutiveFailures?: number }>;
   routes: RouteDescription[];
 }
 
@@ -29,7 +29,10 @@ export function registerRoutingCommands(program: Command, api: () => AdminCall):
       }
       const lines = [
         `cutover ${status.version}   kill switch: ${status.killSwitch.on ? `ON (${status.killSwitch.source})` : 'off'}`,
-        ...Object.entries(status.backends).map(([name, b]) => `  ${name.padEnd(9)} ${b.url}`),
+        ...Object.entries(status.backends).map(
+          ([name, b]) =>
+            `  ${name.padEnd(9)} ${b.url}  ${b.healthy === undefined ? 'probing' : b.healthy ? 'healthy' : `DOWN (${b.lastProbeError ?? 'probe failed'})`}${b.consecutiveFailures ? `, ${b.consecutiveFailures} failed requests in a row` : ''}`,
+        ),
         '',
         renderTable(
           ['ROUTE', 'MATCH', 'MODE', 'STICKINESS', 'FALLBACK', 'SOURCE'],

@@ -7,6 +7,7 @@ import type { CutoverConfig } from '../../config/schema.ts';
 import { MODES } from '../../config/schema.ts';
 import { CutoverError, ErrorCodes } from '../../core/errors.ts';
 import type { Store } from '../../storage/store.ts';
+import type { BackendHealth } from '../backend-health.ts';
 import type { RoutingControl } from '../routing-control.ts';
 import type { AdminRoute } from './admin-router.ts';
 
@@ -32,11 +33,24 @@ export interface CoreRoutesDeps {
   store: Store;
   version: string;
   reload: () => Promise<boolean>;
+  health: () => BackendHealth[];
 }
 
-function backendsOf(config: CutoverConfig) {
-  const out: Record<string, { url: string }> = {};
-  for (const [name, b] of Object.entries(config.backends)) if (b) out[name] = { url: b.url };
+function backendsOf(config: CutoverConfig, health: BackendHealth[]) {
+  const out: Record<string, Omit<BackendHealth, 'name'>> = {};
+  for (const [name, b] of Object.entries(config.backends)) {
+    if (!b) continue;
+    const h = health.find((x) => x.name === name);
+    out[name] = {
+      url: b.url,
+      healthy: h?.healthy,
+      lastProbeAt: h?.lastProbeAt,
+      probeLatencyMs: h?.probeLatencyMs,
+      lastProbeError: h?.lastProbeError,
+      lastFailure: h?.lastFailure,
+      consecutiveFailures: h?.consecutiveFailures ?? 0,
+    };
+  }
   return out;
 }
 
@@ -60,7 +74,7 @@ export function createCoreRoutes(deps: CoreRoutesDeps): AdminRoute[] {
         body: {
           version: deps.version,
           killSwitch: routing.killSwitch(),
-          backends: backendsOf(deps.config()),
+          backends: backendsOf(deps.config(), deps.health()),
           routes: routing.describe(),
         },
       }),
