@@ -3,7 +3,7 @@
  * offline tools talks to a running cutover through the admin API only.
  */
 import { Command, CommanderError } from 'commander';
-import { VERSION } from '../controlplane/runtime.ts';
+import { VERSION } from '../controlplane/version.ts';
 import { createAdminClient, resolveAdminOptions, type AdminCall } from './admin-client.ts';
 import { registerRoutingCommands } from './commands/routing.ts';
 import { registerRunCommand } from './commands/run.ts';

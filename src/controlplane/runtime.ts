@@ -21,8 +21,9 @@ import { createClusterDataPlane, type DataPlaneHandle } from './cluster.ts';
 import type { Feature, FeatureContext, FeatureFactory } from './feature.ts';
 import { createEndpointResolver } from './endpoint-resolver.ts';
 import { createRoutingControl, loadPersistedRouting, type RoutingControl } from './routing-control.ts';
+import { VERSION } from './version.ts';
 
-export const VERSION = '0.1.0';
+export { VERSION };
 
 export interface StartOptions {
   config: CutoverConfig;

@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfigFile, validateConfig } from '../../config/load.ts';
 import type { CutoverConfig, CutoverConfigInput } from '../../config/schema.ts';
-import { defaultFeatures } from '../../controlplane/features.ts';
-import { startCutover } from '../../controlplane/runtime.ts';
 import { CutoverError, ErrorCodes } from '../../core/errors.ts';
 
 export interface RunFlags {
@@ -50,6 +48,8 @@ export function registerRunCommand(program: Command): void {
     .option('--workers <n|auto>', 'data-plane processes (default 1)')
     .action(async (flags: RunFlags) => {
       const config = configFromFlags(flags);
+      // Loaded here, not at the top: every other command (set, rollback, status) would pay for the whole runtime at start.
+      const [{ startCutover }, { defaultFeatures }] = await Promise.all([import('../../controlplane/runtime.ts'), import('../../controlplane/features.ts')]);
       await startCutover({ config, configPath: flags.config, features: defaultFeatures, handleSignals: true });
     });
 }
