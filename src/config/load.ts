@@ -3,7 +3,7 @@
  * column and key path, all at once, so a user fixes a config in one pass.
  */
 import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import { LineCounter, parse as parseYaml, parseDocument, isMap, isNode, isPair, isScalar, isSeq, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import { CutoverError, ErrorCodes } from '../core/errors.ts';
 import { configSchema, type CutoverConfig, type CutoverConfigInput } from './schema.ts';
@@ -38,11 +38,11 @@ export function formatKeyPath(path: ReadonlyArray<PropertyKey>): string {
 export function validateConfig(input: CutoverConfigInput | unknown, source = '<inline>'): CutoverConfig {
   const result = configSchema.safeParse(input);
   if (result.success) return deepFreeze(result.data);
-  const problems = result.error.issues.map((issue) => ({
+  const problems = result.error.issues.flatMap(splitIssue).map((issue) => ({
     file: source,
     line: 0,
     column: 0,
-    path: formatKeyPath(issue.path),
+    path: formatKeyPath(issueKeyPath(issue)),
     message: describeIssue(issue),
   }));
   throw invalid(source, problems);
@@ -53,20 +53,24 @@ export function parseConfigText(text: string, file: string): CutoverConfig {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    const problems = doc.errors.map((err) => {
-      const pos = err.linePos?.[0] ?? { line: 0, col: 0 };
-      return { file, line: pos.line, column: pos.col, path: '', message: err.message.split('\n')[0] ?? err.message };
+    const problems = doc.errors.map((err): ConfigProblem => {
+      const pos = lineCounter.linePos(err.pos[0]);
+      return { file, line: pos.line, column: pos.col, path: formatKeyPath(pathAtOffset(doc, err.pos[0])), message: err.message.split('\n')[0] ?? err.message };
     });
-    throw new CutoverError(ErrorCodes.CONFIG_PARSE, `${file} is not valid YAML:\n${problems.map(formatProblem).join('\n')}`, {
+    throw new CutoverError(ErrorCodes.CONFIG_PARSE, `${file} is not valid YAML:\n${sortProblems(problems).map(formatProblem).join('\n')}`, {
       hint: 'fix the YAML syntax at the positions shown',
-      details: problems,
+      details: sortProblems(problems),
     });
   }
-  const raw = substituteEnv(doc.toJS() ?? {}, file);
+  const envProblems = substituteEnv(doc, lineCounter, file);
+  const raw = doc.toJS() ?? {};
   const result = configSchema.safeParse(raw);
-  if (result.success) return deepFreeze(result.data);
-  const problems = result.error.issues.map((issue) => locate(doc, lineCounter, file, issue));
-  throw invalid(file, problems);
+  if (result.success && envProblems.length === 0) return deepFreeze(result.data);
+  // A value whose variable is unset is reported once, as that, not again as an invalid value.
+  const unset = new Set(envProblems.map((p) => p.path));
+  const schemaProblems = result.success ? [] : result.error.issues.flatMap((issue) => splitIssue(issue).map((one) => locate(doc, lineCounter, file, one)));
+  const problems = [...envProblems, ...schemaProblems.filter((p) => !unset.has(p.path))];
+  throw invalid(file, sortProblems(problems));
 }
 
 export function loadConfigFile(file: string): CutoverConfig {
@@ -90,6 +94,22 @@ function invalid(file: string, problems: ConfigProblem[]): CutoverError {
   });
 }
 
+/** One problem per unknown key, so each is located at its own line. */
+function splitIssue(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
+  if (issue.code !== 'unrecognized_keys' || issue.keys.length <= 1) return [issue];
+  return issue.keys.map((key) => ({ ...issue, keys: [key] }));
+}
+
+function issueKeyPath(issue: z.core.$ZodIssue): Array<string | number> {
+  const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+  if (issue.code === 'unrecognized_keys' && issue.keys.length === 1) path.push(issue.keys[0]!);
+  return path;
+}
+
+function sortProblems(problems: ConfigProblem[]): ConfigProblem[] {
+  return problems.map((p, i) => ({ p, i })).sort((a, b) => a.p.line - b.p.line || a.p.column - b.p.column || a.i - b.i).map(({ p }) => p);
+}
+
 function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys') return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
   if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) return `missing required key (expected ${issue.expected})`;
@@ -98,10 +118,9 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 
 /** Finds the YAML node an issue points at, walking up to the nearest existing ancestor. */
 function locate(doc: Document, lineCounter: LineCounter, file: string, issue: z.core.$ZodIssue): ConfigProblem {
-  const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
-  let keyPath = [...path];
-  // For unknown keys, point at the offending key itself.
-  if (issue.code === 'unrecognized_keys' && issue.keys.length > 0) keyPath = [...path, issue.keys[0]!];
+  // For unknown keys the path names the offending key itself, and so does the position.
+  const path = issueKeyPath(issue);
+  const keyPath = path;
   for (let depth = keyPath.length; depth >= 0; depth--) {
     const sub = keyPath.slice(0, depth);
     const node = sub.length === 0 ? doc.contents : doc.getIn(sub, true);
@@ -130,28 +149,98 @@ function findKeyOffset(doc: Document, path: Array<string | number>): number | un
   return undefined;
 }
 
+const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
 /**
- * `${NAME}` and `${NAME:-default}` in string values are replaced from the
- * environment, so secrets (admin token, backend auth headers) stay out of the file.
+ * `${NAME}` and `${NAME:-default}` in values are replaced from the environment,
+ * so secrets (admin token, backend auth headers) stay out of the file. As in a
+ * shell, `:-` also applies when the variable is set but empty. An unquoted
+ * value is read again as YAML after substitution (`percent: ${PCT}` gives a
+ * number); a quoted one stays a string. Keys are never substituted. Each
+ * unset variable is a problem located at its value; all are reported at once.
  */
-function substituteEnv(value: unknown, file: string): unknown {
-  if (typeof value === 'string') {
-    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_m, name: string, fallback: string | undefined) => {
-      const env = process.env[name];
-      if (env !== undefined && env !== '') return env;
-      if (fallback !== undefined) return fallback;
-      throw new CutoverError(ErrorCodes.CONFIG_INVALID, `${file}: environment variable ${name} is not set`, {
-        hint: `export ${name}=…, or write \${${name}:-default} to give a default`,
+function substituteEnv(doc: Document, lineCounter: LineCounter, file: string): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  visit(doc, {
+    Scalar(key, node, ancestors) {
+      if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('${')) return;
+      const missing: string[] = [];
+      const replaced = node.value.replace(ENV_REF, (_m, name: string, fallback: string | undefined) => {
+        const env = process.env[name];
+        if (fallback !== undefined) return env === undefined || env === '' ? fallback : env;
+        if (env === undefined) {
+          missing.push(name);
+          return '';
+        }
+        return env;
       });
-    });
+      if (missing.length > 0) {
+        const pos = lineCounter.linePos(node.range?.[0] ?? 0);
+        for (const name of missing) {
+          problems.push({
+            file,
+            line: pos.line,
+            column: pos.col,
+            path: formatKeyPath(keyPathOf(ancestors, node)),
+            message: `environment variable ${name} is not set; export ${name}=…, or write \${${name}:-default} to give a default`,
+          });
+        }
+        return;
+      }
+      node.value = node.type === 'PLAIN' ? plainScalar(replaced) : replaced;
+    },
+  });
+  return problems;
+}
+
+/** A substituted unquoted value, typed as YAML would type it (number, boolean, null or string). */
+function plainScalar(text: string): unknown {
+  if (text.trim() === '') return text;
+  try {
+    const value: unknown = parseYaml(text);
+    return value === null || typeof value === 'number' || typeof value === 'boolean' ? value : text;
+  } catch {
+    return text;
   }
-  if (Array.isArray(value)) return value.map((v) => substituteEnv(v, file));
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = substituteEnv(v, file);
-    return out;
+}
+
+/** The key path of a node from the ancestors `visit` hands over. */
+function keyPathOf(ancestors: readonly unknown[], node: unknown): Array<string | number> {
+  const chain = [...ancestors, node];
+  const path: Array<string | number> = [];
+  for (let i = 0; i < chain.length - 1; i++) {
+    const parent = chain[i];
+    const child = chain[i + 1];
+    if (isSeq(parent)) path.push(parent.items.indexOf(child as never));
+    else if (isPair(parent) && parent.value === child) path.push(scalarKey(parent.key));
   }
-  return value;
+  return path;
+}
+
+function scalarKey(key: unknown): string | number {
+  const v = isScalar(key) ? key.value : key;
+  return typeof v === 'number' ? v : String(v);
+}
+
+/** Best-effort key path of the innermost node containing `offset`, for syntax errors. */
+function pathAtOffset(doc: Document, offset: number): Array<string | number> {
+  const path: Array<string | number> = [];
+  let node: unknown = doc.contents;
+  const within = (n: unknown): boolean => isNode(n) && n.range !== undefined && n.range !== null && offset >= n.range[0] && offset <= n.range[2];
+  for (let depth = 0; depth < 64 && node; depth++) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => within(p.value) || within(p.key));
+      if (!pair) break;
+      path.push(scalarKey(pair.key));
+      node = pair.value;
+    } else if (isSeq(node)) {
+      const index = node.items.findIndex((item) => within(item));
+      if (index === -1) break;
+      path.push(index);
+      node = node.items[index];
+    } else break;
+  }
+  return path;
 }
 
 export function deepFreeze<T>(value: T): T {
