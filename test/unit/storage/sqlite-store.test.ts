@@ -4,6 +4,8 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { spawn } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 import { createSqliteStore, SQLITE_SCHEMA_VERSION } from '../../../src/storage/sqlite/sqlite-store.ts';
 import { openStore, sqlitePath } from '../../../src/storage/index.ts';
 import { runStoreContract } from '../../helpers/store-contract.ts';
@@ -88,6 +90,49 @@ describe('sqlite store specifics', () => {
     await createSqliteStore({ path: join(dir, 'probe.db') }).init(); // creates dir
     writeFileSync(path, 'this is not sqlite '.repeat(100));
     await assert.rejects(createSqliteStore({ path }).init(), (err) => isStoreError(err, new RegExp(`${path.replaceAll('/', '\\/')}`)));
+  });
+
+  it('loses no committed batch when the writer is killed with SIGKILL', async () => {
+    const path = freshPath();
+    const storeUrl = pathToFileURL(join(import.meta.dirname, '../../../src/storage/sqlite/sqlite-store.ts')).href;
+    // The child acknowledges each batch only after recordDiffs resolved, i.e. after COMMIT.
+    const child = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const { createSqliteStore } = await import(${JSON.stringify(storeUrl)});
+         const store = createSqliteStore({ path: ${JSON.stringify(path)} });
+         await store.init();
+         for (let b = 0; ; b++) {
+           const batch = Array.from({ length: 500 }, (_, i) => ({ id: 'g' + (i % 50), route: 'r', method: 'GET', endpoint: 'e', path: '$', kind: 'value', time: b, count: 1, sample: { b, i } }));
+           await store.recordDiffs(batch, 3);
+           process.stdout.write(b + '\\n');
+         }`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let acked = -1;
+    let buffered = '';
+    await new Promise<void>((resolveKilled) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        buffered += chunk.toString();
+        const lines = buffered.split('\n');
+        buffered = lines.pop() ?? '';
+        for (const l of lines) acked = Number(l);
+        if (acked >= 20 && child.exitCode === null && !child.killed) child.kill('SIGKILL');
+      });
+      child.on('exit', () => resolveKilled());
+    });
+    assert.ok(acked >= 20, `child acknowledged ${acked} batches`);
+
+    const store = createSqliteStore({ path });
+    await store.init();
+    const groups = await store.listDiffGroups({});
+    const total = groups.reduce((sum, g) => sum + g.count, 0);
+    assert.ok(total >= (acked + 1) * 500, `found ${total} observations, ${(acked + 1) * 500} were acknowledged`);
+    assert.equal(total % 500, 0, 'batches are all-or-nothing');
+    await store.close();
   });
 
   it('rejects use before init with a STORE error', async () => {
