@@ -7,7 +7,7 @@ import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { BackendName } from '../config/schema.ts';
 import { channels, type CapturedResponse, type ExchangeEvent, type FailureCause, type RequestEvent, type Role } from './events.ts';
-import { HOP_BY_HOP_RESPONSE } from './hop-by-hop.ts';
+import { connectionTokens, HOP_BY_HOP_RESPONSE } from './hop-by-hop.ts';
 import { headersFor, type RequestContext } from './request-context.ts';
 import { classifyFailure, sendUpstreamError } from './upstream-errors.ts';
 import type { Upstream } from './upstream-pool.ts';
@@ -156,8 +156,10 @@ export class ClientExchange implements Dispatcher.DispatchHandler {
     this.status = statusCode;
     if (this.capture !== undefined) this.headers = headers;
     const flat: string[] = [];
+    const connection = headers.connection;
+    const named = connectionTokens(Array.isArray(connection) ? connection.join(',') : connection);
     for (const name in headers) {
-      if (HOP_BY_HOP_RESPONSE.has(name)) continue;
+      if (HOP_BY_HOP_RESPONSE.has(name) || (named !== undefined && named.has(name))) continue;
       const value = headers[name];
       if (value === undefined) continue;
       if (typeof value === 'string') flat.push(name, value);
