@@ -1,0 +1,193 @@
+/**
+ * Per-minute exchange stats for every series, plus a running total of the
+ * minutes that have aged out. A window query merges whole minutes, so two
+ * queries over the same minutes always agree, and a persisted minute reloads
+ * to exactly what was in memory.
+ *
+ * Minutes are written to the store whole (the store replaces a bucket with
+ * the same key), so a minute that changes after it was written (a late event,
+ * or a restart that reloaded it) is marked dirty and written again in full.
+ */
+import type { BackendName } from '../../config/schema.ts';
+import type { Role } from '../../dataplane/events.ts';
+import type { TelemetryBucketRow } from '../../storage/store.ts';
+import {
+  createExchangeStats,
+  deserializeExchangeStats,
+  mergeExchangeStats,
+  serializeExchangeStats,
+  type ExchangeStats,
+} from './exchange-stats.ts';
+
+export const MINUTE = 60_000;
+
+export const minuteOf = (time: number): number => Math.floor(time / MINUTE) * MINUTE;
+
+export interface SeriesKey {
+  route: string;
+  endpoint: string;
+  backend: BackendName;
+  role: Role;
+}
+
+export const seriesId = (route: string, endpoint: string, backend: string, role: string): string => `${route}\n${endpoint}\n${backend}\n${role}`;
+
+interface SeriesEntry {
+  key: SeriesKey;
+  stats: ExchangeStats;
+}
+
+interface MinuteBucket {
+  series: Map<string, SeriesEntry>;
+  dirty: boolean;
+}
+
+export interface WindowSelection {
+  route?: string;
+  endpoint?: string;
+  fromMinute: number;
+  toMinute: number;
+  /** Also count minutes that aged out of memory (the running total). */
+  includeArchive?: boolean;
+}
+
+export interface MinuteWindow {
+  /**
+   * Bumped whenever cached stats references may have gone stale (a flush
+   * cleared dirty flags, or minutes were evicted); hot-path caches compare it.
+   */
+  readonly epoch: number;
+  /** The live stats of one series in one minute; marks the minute dirty. */
+  statsFor(minute: number, id: string, key: SeriesKey): ExchangeStats;
+  /** Merges persisted buckets in; returns how many rows could not be read. */
+  load(rows: TelemetryBucketRow[], accept: (key: SeriesKey) => SeriesKey | undefined): number;
+  /** Merged stats per series over the selected minutes. */
+  collect(selection: WindowSelection): Map<string, SeriesEntry>;
+  /** Dirty minutes before `beforeMinute` (all when undefined) as store rows. Call `failed` if the write fails. */
+  pending(beforeMinute: number | undefined): { rows: TelemetryBucketRow[]; failed(): void };
+  /** Moves minutes before `beforeMinute` into the running total; dirty ones stay unless `force`. */
+  evict(beforeMinute: number, force: boolean): number;
+  /** Oldest and newest minute held, for the API's `from`/`to`. */
+  minutes(): number[];
+  seriesCount(): number;
+}
+
+/**
+ * @example
+ * const w = createMinuteWindow();
+ * recordExchange(w.statsFor(minuteOf(Date.now()), id, key), event);
+ * const merged = w.collect({ route: 'checkout', fromMinute, toMinute });
+ */
+export function createMinuteWindow(): MinuteWindow {
+  const buckets = new Map<number, MinuteBucket>();
+  const archive = new Map<string, SeriesEntry>();
+  let epoch = 0;
+
+  const bucketFor = (minute: number): MinuteBucket => {
+    let b = buckets.get(minute);
+    if (b === undefined) {
+      b = { series: new Map(), dirty: false };
+      buckets.set(minute, b);
+    }
+    return b;
+  };
+
+  const entryIn = (map: Map<string, SeriesEntry>, id: string, key: SeriesKey): SeriesEntry => {
+    let e = map.get(id);
+    if (e === undefined) {
+      e = { key, stats: createExchangeStats() };
+      map.set(id, e);
+    }
+    return e;
+  };
+
+  const mergeInto = (out: Map<string, SeriesEntry>, id: string, from: SeriesEntry) => {
+    mergeExchangeStats(entryIn(out, id, from.key).stats, from.stats);
+  };
+
+  const selected = (sel: WindowSelection, key: SeriesKey) =>
+    (sel.route === undefined || key.route === sel.route) && (sel.endpoint === undefined || key.endpoint === sel.endpoint);
+
+  return {
+    get epoch() {
+      return epoch;
+    },
+    statsFor(minute, id, key) {
+      const b = bucketFor(minute);
+      b.dirty = true;
+      return entryIn(b.series, id, key).stats;
+    },
+    load(rows, accept) {
+      let bad = 0;
+      for (const row of rows) {
+        const key = accept({ route: row.route, endpoint: row.endpoint, backend: row.backend as BackendName, role: row.role as Role });
+        if (key === undefined) {
+          bad++;
+          continue;
+        }
+        let stats: ExchangeStats;
+        try {
+          stats = deserializeExchangeStats(row.data);
+        } catch {
+          bad++;
+          continue;
+        }
+        const b = buckets.get(row.minute);
+        // Events already in memory for this minute are not in the store yet: the merged minute must be written again.
+        const wasLive = b !== undefined && b.series.size > 0;
+        const target = bucketFor(row.minute);
+        mergeInto(target.series, seriesId(key.route, key.endpoint, key.backend, key.role), { key, stats });
+        if (wasLive) target.dirty = true;
+      }
+      return bad;
+    },
+    collect(sel) {
+      const out = new Map<string, SeriesEntry>();
+      for (const [minute, b] of buckets) {
+        if (minute < sel.fromMinute || minute > sel.toMinute) continue;
+        for (const [id, e] of b.series) if (selected(sel, e.key)) mergeInto(out, id, e);
+      }
+      if (sel.includeArchive) for (const [id, e] of archive) if (selected(sel, e.key)) mergeInto(out, id, e);
+      return out;
+    },
+    pending(beforeMinute) {
+      const rows: TelemetryBucketRow[] = [];
+      const taken: MinuteBucket[] = [];
+      for (const [minute, b] of buckets) {
+        if (!b.dirty || (beforeMinute !== undefined && minute >= beforeMinute)) continue;
+        b.dirty = false;
+        taken.push(b);
+        for (const e of b.series.values()) {
+          rows.push({ minute, route: e.key.route, endpoint: e.key.endpoint, backend: e.key.backend, role: e.key.role, data: serializeExchangeStats(e.stats) });
+        }
+      }
+      // Hot-path caches holding these minutes must look them up again, which re-marks them dirty.
+      if (taken.length > 0) epoch++;
+      return {
+        rows,
+        failed() {
+          for (const b of taken) b.dirty = true;
+        },
+      };
+    },
+    evict(beforeMinute, force) {
+      let dropped = 0;
+      for (const [minute, b] of buckets) {
+        if (minute >= beforeMinute || (b.dirty && !force)) continue;
+        for (const [id, e] of b.series) mergeInto(archive, id, e);
+        buckets.delete(minute);
+        dropped++;
+      }
+      if (dropped > 0) epoch++;
+      return dropped;
+    },
+    minutes() {
+      return [...buckets.keys()].sort((a, b) => a - b);
+    },
+    seriesCount() {
+      const ids = new Set<string>();
+      for (const b of buckets.values()) for (const id of b.series.keys()) ids.add(id);
+      return ids.size;
+    },
+  };
+}
