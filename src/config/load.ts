@@ -18,7 +18,8 @@ export interface ConfigProblem {
 }
 
 export function formatProblem(p: ConfigProblem): string {
-  return `${p.file}:${p.line}:${p.column} ${p.path || '(root)'}: ${p.message}`;
+  const where = p.line > 0 ? `${p.file}:${p.line}:${p.column}` : p.file;
+  return `${where} ${p.path || '(root)'}: ${p.message}`;
 }
 
 export function formatKeyPath(path: ReadonlyArray<PropertyKey>): string {

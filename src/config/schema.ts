@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { tryParseDuration } from '../core/duration.ts';
 import { compareRulesSchema } from './compare-schema.ts';
 import { rolloutPlanSchema, gatesSchema } from './rollout-schema.ts';
+import { resolvePlanTargets } from '../rollout/plan-targets.ts';
 
 /** Milliseconds, written as a number or as `250ms`, `30s`, `10m`, `1h`. */
 export const durationSchema = z
@@ -238,6 +239,14 @@ export const configSchema = z
         ctx.addIssue({ code: 'custom', path: ['routes', i, 'percent'], message: 'canary mode needs a percent (0-100)' });
       }
     });
+    // A plan must drive something, and no route may be driven by two plans.
+    const routeRefs = [{ id: 'default' }, ...cfg.routes.map((r) => ({ id: r.id, component: r.component }))];
+    const keys = Object.keys(cfg.plans);
+    for (const key of keys) {
+      for (const problem of resolvePlanTargets(routeRefs, [key]).problems) ctx.addIssue({ code: 'custom', path: ['plans', key], message: problem });
+    }
+    const single = new Set(keys.filter((k) => resolvePlanTargets(routeRefs, [k]).problems.length === 0));
+    for (const problem of resolvePlanTargets(routeRefs, [...single]).problems) ctx.addIssue({ code: 'custom', path: ['plans'], message: problem });
   });
 
 /** The validated, defaulted config. Frozen by load.ts. */
