@@ -129,7 +129,7 @@ describe('minute window persistence bookkeeping', () => {
     const rows = JSON.parse(JSON.stringify(a.pending(undefined).rows));
     const b = createMinuteWindow();
     record(b, legacy, NOW - 3 * MINUTE, 100);
-    const bad = b.load([...rows, { ...rows[0], backend: 'nope' }, { ...rows[0], endpoint: '/x', data: { v: 9 } }], (k) => (k.backend === 'nope' ? undefined : k));
+    const bad = b.load([...rows, { ...rows[0], backend: 'nope' }, { ...rows[0], endpoint: '/x', data: { v: 9 } }], (k) => ((k.backend as string) === 'nope' ? undefined : k));
     assert.equal(bad, 2);
     const r = queryWindow(b, createComparisonCounts(), { windowMs: 10 * MINUTE, now: NOW });
     assert.equal(r.series[0]!.requests, 21);
