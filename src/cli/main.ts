@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../controlplane/version.ts';
 import { createAdminClient, resolveAdminOptions, type AdminCall } from './admin-client.ts';
+import { registerRolloutCommands } from './commands/rollout.ts';
 import { registerRoutingCommands } from './commands/routing.ts';
 import { registerRunCommand } from './commands/run.ts';
 import { registerValidateCommand } from './commands/validate.ts';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerRunCommand(program);
   registerValidateCommand(program);
   registerRoutingCommands(program, api);
+  registerRolloutCommands(program, api);
   return program;
 }
 
