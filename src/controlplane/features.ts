@@ -3,5 +3,6 @@
  * Rollout builds on telemetry and comparison, so it comes after them.
  */
 import type { FeatureFactory } from './feature.ts';
+import { createRolloutFeature } from './rollout/index.ts';
 
-export const defaultFeatures: FeatureFactory[] = [];
+export const defaultFeatures: FeatureFactory[] = [createRolloutFeature];
