@@ -1,0 +1,353 @@
+/**
+ * The telemetry feature: legacy and candidate measured side by side.
+ *
+ * It subscribes to the data plane's `exchange`, `comparisonSkipped` and (when
+ * the access log is on) `request` channels and never touches the request
+ * path otherwise. Each exchange updates two things: the series' live minute
+ * (counts + DDSketches, for windows and gates) and its since-start totals (for
+ * Prometheus). Finished minutes go to the store every few seconds, the
+ * current partial minute on close, and the last `telemetry.retention` is read
+ * back on start, so a restart keeps the window.
+ *
+ * In multi-worker mode the workers forward events to the primary, which
+ * republishes them on the same channels, so this runs in one process.
+ */
+import { BACKEND_NAMES, type CutoverConfig } from '../../config/schema.ts';
+import { systemClock, type Clock } from '../../core/clock.ts';
+import { CutoverError, ErrorCodes } from '../../core/errors.ts';
+import { channels, type ComparisonSkippedEvent, type ExchangeEvent, type RequestEvent, type Role } from '../../dataplane/events.ts';
+import type { Feature, FeatureContext, FeatureFactory } from '../feature.ts';
+import { createAccessLog, type AccessLog } from './access-log.ts';
+import { createComparisonCounts, type ComparisonOutcome } from './comparison-counts.ts';
+import { createEndpointCap, OTHER } from './endpoint-cap.ts';
+import { recordExchange, type ExchangeStats } from './exchange-stats.ts';
+import { createMetricsListener, type MetricsListener } from './metrics-listener.ts';
+import { MINUTE, createMinuteWindow, minuteOf, seriesId, type SeriesKey } from './minute-window.ts';
+import {
+  DEFAULT_LATENCY_BUCKETS,
+  createSeriesTotals,
+  createTelemetryMetrics,
+  recordTotals,
+  type ComparisonTotal,
+  type SeriesTotals,
+  type TelemetryMetrics,
+} from './prometheus-metrics.ts';
+import type { ComparisonDetails, TelemetryApi } from './telemetry-api.ts';
+import { createTelemetryRoutes } from './telemetry-routes.ts';
+import { queryWindow } from './window-query.ts';
+
+export type * from './telemetry-api.ts';
+export { parseWindowParam } from './telemetry-routes.ts';
+export type { StatsBody, RouteStats } from './telemetry-routes.ts';
+
+export const TELEMETRY_FEATURE = 'telemetry';
+/** The feature that reports comparison outcomes; access-log lines wait for it only when it is there. */
+const COMPARISON_FEATURE = 'comparison';
+
+export interface TelemetryOptions {
+  /** Time for minute boundaries of comparisons, flushing and loading; exchanges carry their own time. */
+  clock?: Clock;
+  /** How often finished minutes are written to the store. Default 5 s. */
+  flushIntervalMs?: number;
+  /** Access-log sampling source (tests make it deterministic). */
+  random?: () => number;
+}
+
+export interface TelemetryFeature extends Feature {
+  api: TelemetryApi;
+  metrics: TelemetryMetrics;
+  /** Where `admin.metricsListen` ended up listening (port 0 picks one). */
+  metricsListenAddress: { host: string; port: number } | undefined;
+}
+
+interface Cell {
+  key: SeriesKey;
+  totals: SeriesTotals;
+  minute: number;
+  epoch: number;
+  stats: ExchangeStats | undefined;
+}
+
+/** Bound on distinct skip reasons: the data plane's are fixed, recordComparison's are free text. */
+const MAX_REASONS = 32;
+/** Minutes a store outage may hold back before unwritten minutes are dropped anyway. */
+const STORE_GRACE = 10 * MINUTE;
+const ROLES: readonly string[] = ['primary', 'shadow'];
+
+/**
+ * @example
+ * const runtime = await startCutover({ config, features: [createTelemetryFeature] });
+ * const telemetry = runtime.feature<TelemetryApi>('telemetry')!;
+ * telemetry.query({ route: 'checkout', windowMs: 600_000 }).backends;
+ */
+export async function createTelemetry(context: FeatureContext, options: TelemetryOptions = {}): Promise<TelemetryFeature> {
+  const clock = options.clock ?? systemClock;
+  const logger = context.logger.child({ feature: TELEMETRY_FEATURE });
+  let config: CutoverConfig = context.config();
+  const bucketsSec = config.telemetry.latencyBuckets ?? DEFAULT_LATENCY_BUCKETS;
+  const boundsMs = bucketsSec.map((s) => s * 1000);
+
+  const cap = createEndpointCap(config.telemetry.maxEndpointsPerRoute);
+  const window = createMinuteWindow();
+  const counts = createComparisonCounts();
+  const cells = new Map<string, Cell>();
+  const comparisonTotals = new Map<string, ComparisonTotal>();
+  const reasons = new Set<string>();
+  let storeWriteFailures = 0;
+
+  const metrics = createTelemetryMetrics({
+    buckets: bucketsSec,
+    *series() {
+      for (const c of cells.values()) yield c.totals;
+    },
+    comparisons: () => comparisonTotals.values(),
+    load: () => context.dataPlaneLoad(),
+    overflow: () => cap.overflow(),
+    windowSeries: () => window.seriesCount(),
+    storeWriteFailures: () => storeWriteFailures,
+  });
+
+  // Listen first: if the port is taken, nothing else has been started that would need undoing.
+  let metricsListener: MetricsListener | undefined;
+  let metricsListenAddress: { host: string; port: number } | undefined;
+  if (config.admin.metricsListen !== undefined) {
+    metricsListener = createMetricsListener(metrics, (err) => logger.error({ err }, 'metrics collection failed'));
+    try {
+      metricsListenAddress = await metricsListener.listen(config.admin.metricsListen);
+    } catch (err) {
+      throw new CutoverError(ErrorCodes.CONFIG_INVALID, `cannot serve /metrics on admin.metricsListen ${config.admin.metricsListen}: ${(err as Error).message}`, {
+        hint: 'pick a free host:port for admin.metricsListen, or remove it to serve /metrics on the admin listener only',
+        cause: err,
+      });
+    }
+  }
+
+  const accept = (key: SeriesKey): SeriesKey | undefined => {
+    if (!(BACKEND_NAMES as readonly string[]).includes(key.backend) || !ROLES.includes(key.role)) return undefined;
+    const route = cap.route(key.route);
+    return { ...key, route, endpoint: cap.endpoint(route, key.endpoint) };
+  };
+
+  // The window survives restarts: read back what the last run wrote.
+  const since = minuteOf(clock.now()) - config.telemetry.retention;
+  try {
+    const bad = window.load(await context.store.listTelemetryBuckets({ from: since }), accept);
+    if (bad > 0) logger.warn({ rows: bad }, 'skipped telemetry buckets this version cannot read');
+    for (const row of await context.store.listComparisonCounts({ from: since })) {
+      const route = cap.route(row.route);
+      counts.load({ ...row, route, endpoint: cap.endpoint(route, row.endpoint) });
+    }
+  } catch (err) {
+    logger.warn({ err }, 'could not load the telemetry window from the store; starting empty');
+  }
+
+  const onExchange = (message: unknown): void => {
+    const e = message as ExchangeEvent;
+    const route = cap.route(e.route);
+    const endpoint = cap.endpoint(route, e.endpoint);
+    const id = seriesId(route, endpoint, e.backend, e.role);
+    let cell = cells.get(id);
+    if (cell === undefined) {
+      const key: SeriesKey = { route, endpoint, backend: e.backend, role: e.role };
+      cell = { key, totals: createSeriesTotals(key, boundsMs.length), minute: Number.NaN, epoch: -1, stats: undefined };
+      cells.set(id, cell);
+    }
+    // The minute the exchange finished in, from the event itself, so forwarded or late events land where they belong.
+    const minute = minuteOf(e.startedAt + e.totalMs);
+    if (cell.minute !== minute || cell.epoch !== window.epoch) {
+      cell.stats = window.statsFor(minute, id, cell.key);
+      cell.minute = minute;
+      cell.epoch = window.epoch;
+    }
+    recordExchange(cell.stats!, e);
+    recordTotals(cell.totals, e, boundsMs);
+  };
+
+  let accessLog: AccessLog | undefined;
+
+  const recordComparison = (route: string, endpoint: string, outcome: ComparisonOutcome, reason?: string, details?: ComparisonDetails): void => {
+    const r = cap.route(route);
+    const ep = cap.endpoint(r, endpoint);
+    let why = outcome === 'skipped' ? (reason ?? '') : '';
+    if (why !== '' && !reasons.has(why)) {
+      if (reasons.size < MAX_REASONS) reasons.add(why);
+      else why = 'other';
+    }
+    counts.add(minuteOf(details?.time ?? clock.now()), r, ep, outcome, why, 1);
+    const k = `${r}\n${ep}\n${outcome}\n${why}`;
+    const t = comparisonTotals.get(k);
+    if (t === undefined) comparisonTotals.set(k, { route: r, endpoint: ep, outcome, reason: why, count: 1 });
+    else t.count++;
+    if (accessLog !== undefined && details?.requestId !== undefined) accessLog.onComparison(details.requestId, outcome, reason);
+  };
+
+  const onSkipped = (message: unknown): void => {
+    const e = message as ComparisonSkippedEvent;
+    recordComparison(e.route, e.endpoint, 'skipped', e.reason, { time: e.time });
+  };
+
+  const onRequest = (message: unknown): void => {
+    accessLog?.onRequest(message as RequestEvent);
+  };
+
+  // How long an access-log line waits for its comparison, per route; rebuilt when the routing snapshot changes.
+  let holdSnapshot: unknown;
+  let holdByRoute = new Map<string, number>();
+  const holdMs = (route: string): number => {
+    const snap = context.snapshot();
+    if (snap !== holdSnapshot) {
+      holdSnapshot = snap;
+      holdByRoute = new Map();
+      // Without a comparison feature no outcome will ever come: waiting would only delay the line.
+      const comparing = context.feature(COMPARISON_FEATURE) !== undefined;
+      for (const r of snap.routes) {
+        const cfg = config.routes.find((c) => c.id === r.id);
+        const mode = r.description.mode;
+        const mirrors = mode === 'shadow' || mode === 'live' || (mode === 'canary' && cfg?.compare === true);
+        holdByRoute.set(r.id, comparing && mirrors ? (cfg?.shadow?.timeout ?? config.defaults.shadow.timeout) + 2_000 : 0);
+      }
+    }
+    return holdByRoute.get(route) ?? 0;
+  };
+
+  let subscribed = false;
+  let requestSubscribed = false;
+  let sweepTimer: NodeJS.Timeout | undefined;
+  let accessLogKey = '';
+
+  const applyConfig = (): void => {
+    const t = config.telemetry;
+    cap.setLimit(t.maxEndpointsPerRoute);
+    if (t.enabled && !subscribed) {
+      channels.exchange.subscribe(onExchange);
+      channels.comparisonSkipped.subscribe(onSkipped);
+      subscribed = true;
+    } else if (!t.enabled && subscribed) {
+      channels.exchange.unsubscribe(onExchange);
+      channels.comparisonSkipped.unsubscribe(onSkipped);
+      subscribed = false;
+    }
+    const wantLog = t.enabled && t.accessLog !== 'off';
+    const key = wantLog ? JSON.stringify([t.accessLog, t.accessLogSample, t.accessLogFile ?? null]) : '';
+    if (key === accessLogKey) return;
+    accessLogKey = key;
+    const previous = accessLog;
+    accessLog = undefined;
+    if (previous !== undefined) void previous.close().catch((err: unknown) => logger.warn({ err }, 'closing the previous access log failed'));
+    if (wantLog) {
+      accessLog = createAccessLog({ mode: t.accessLog as 'sampled' | 'full', sample: t.accessLogSample, file: t.accessLogFile, holdMs, random: options.random });
+      if (!requestSubscribed) {
+        channels.request.subscribe(onRequest);
+        requestSubscribed = true;
+      }
+      sweepTimer ??= setInterval(() => accessLog?.sweep(), 250).unref();
+    } else {
+      if (requestSubscribed) {
+        channels.request.unsubscribe(onRequest);
+        requestSubscribed = false;
+      }
+      clearInterval(sweepTimer);
+      sweepTimer = undefined;
+    }
+  };
+
+  let lastWarn = 0;
+  const warnStore = (err: unknown, what: string) => {
+    storeWriteFailures++;
+    const now = clock.now();
+    // A store outage would otherwise log every few seconds; one line a minute says the same.
+    if (now - lastWarn >= MINUTE) {
+      lastWarn = now;
+      logger.warn({ err }, `writing ${what} to the store failed; retrying`);
+    }
+  };
+
+  const flushOnce = async (all: boolean): Promise<void> => {
+    const before = all ? undefined : minuteOf(clock.now());
+    const buckets = window.pending(before);
+    if (buckets.rows.length > 0) {
+      try {
+        await context.store.putTelemetryBuckets(buckets.rows);
+      } catch (err) {
+        buckets.failed();
+        warnStore(err, 'telemetry buckets');
+      }
+    }
+    const comparisons = counts.pending(before);
+    if (comparisons.rows.length > 0) {
+      try {
+        await context.store.addComparisonCounts(comparisons.rows);
+        comparisons.commit();
+      } catch (err) {
+        warnStore(err, 'comparison counts');
+      }
+    }
+    const cutoff = minuteOf(clock.now()) - config.telemetry.retention;
+    window.evict(cutoff, false);
+    counts.evict(cutoff, false);
+    const dropped = window.evict(cutoff - STORE_GRACE, true) + counts.evict(cutoff - STORE_GRACE, true);
+    if (dropped > 0) logger.warn({ minutes: dropped }, 'dropped telemetry minutes the store never accepted');
+  };
+
+  // Flushes run one at a time, so a slow store cannot have two writes of one minute race.
+  let flushing: Promise<void> = Promise.resolve();
+  const flush = (all: boolean): Promise<void> => {
+    flushing = flushing.then(() =>
+      flushOnce(all).catch((err: unknown) => {
+        logger.error({ err }, 'telemetry flush failed');
+      }),
+    );
+    return flushing;
+  };
+  const flushTimer = setInterval(() => void flush(false), options.flushIntervalMs ?? 5_000);
+  flushTimer.unref();
+
+  applyConfig();
+
+  const api: TelemetryApi = {
+    query: (q) => queryWindow(window, counts, q.now === undefined ? { ...q, now: clock.now() } : q),
+    recordComparison,
+    flush: () => flush(false),
+  };
+
+  let closed: Promise<void> | undefined;
+  return {
+    name: TELEMETRY_FEATURE,
+    api,
+    metrics,
+    metricsListenAddress,
+    routes: createTelemetryRoutes({ api, metrics, retentionMs: () => config.telemetry.retention, routeIds: () => context.routing.routeIds() }),
+    onConfig(next) {
+      const before = config;
+      config = next;
+      holdSnapshot = undefined;
+      if (JSON.stringify(before.telemetry.latencyBuckets) !== JSON.stringify(next.telemetry.latencyBuckets) || before.admin.metricsListen !== next.admin.metricsListen) {
+        logger.warn('telemetry.latencyBuckets and admin.metricsListen take effect on restart');
+      }
+      applyConfig();
+    },
+    close: () =>
+      (closed ??= (async () => {
+        clearInterval(flushTimer);
+        clearInterval(sweepTimer);
+        if (subscribed) {
+          channels.exchange.unsubscribe(onExchange);
+          channels.comparisonSkipped.unsubscribe(onSkipped);
+          subscribed = false;
+        }
+        if (requestSubscribed) channels.request.unsubscribe(onRequest);
+        requestSubscribed = false;
+        const log = accessLog;
+        accessLog = undefined;
+        // The current partial minute too: a restart reloads it and carries on counting into it.
+        await flush(true);
+        await log?.close();
+        await metricsListener?.close();
+      })()),
+  };
+}
+
+/** The factory the runtime calls; see createTelemetry. */
+export const createTelemetryFeature: FeatureFactory = (context) => createTelemetry(context);
+
+export { OTHER as OTHER_ENDPOINT };
