@@ -1,0 +1,165 @@
+/**
+ * The proxying thread's handle on the comparer worker. Its only job on the
+ * hot path is to copy a pair into one transferable buffer and post it, or,
+ * when the worker is behind by more than the in-flight budget, to refuse
+ * so the caller counts the pair as skipped (`comparer_busy`) instead of
+ * letting memory grow without bound.
+ */
+import { Worker } from 'node:worker_threads';
+import type { NoiseModelSnapshot } from '../../compare/index.ts';
+import type { ComparisonPairEvent } from '../../dataplane/events.ts';
+import type { ComparerSettings, FromComparer, LearnedNoiseReport, NoiseDecision, PairOutcome, SilenceRule, ToComparer } from './comparer-protocol.ts';
+import { packPair, packedSize } from './comparer-protocol.ts';
+
+export interface ComparerPoolOptions {
+  settings: ComparerSettings;
+  /** Pairs posted and not yet compared. */
+  maxInFlight: number;
+  maxInFlightBytes: number;
+  onOutcomes(outcomes: PairOutcome[]): void;
+  onNoise(learned: LearnedNoiseReport[], models: Record<string, NoiseModelSnapshot>): void;
+  /** Pairs lost because the worker failed; they were never compared. */
+  onLost(lost: Array<{ route: string; endpoint: string; method: string }>, error: string): void;
+}
+
+export interface ComparerPool {
+  /** False when the in-flight budget is spent: the pair was not taken. */
+  submit(event: ComparisonPairEvent): boolean;
+  configure(settings: ComparerSettings): void;
+  setSilences(rules: SilenceRule[]): void;
+  setNoiseDecisions(decisions: NoiseDecision[]): void;
+  restoreNoise(models: Record<string, NoiseModelSnapshot>): void;
+  /** Resolves once every pair submitted before the call has been compared (held pairs released when asked). */
+  flush(releaseHeld?: boolean): Promise<void>;
+  close(): Promise<void>;
+  readonly inFlight: number;
+  readonly inFlightBytes: number;
+}
+
+interface InFlight {
+  route: string;
+  endpoint: string;
+  method: string;
+  bytes: number;
+}
+
+/**
+ * @example
+ * const pool = createComparerPool({ settings, maxInFlight: 1024, maxInFlightBytes: 64 << 20, onOutcomes, onNoise, onLost });
+ * channels.comparisonPair.subscribe((e) => { if (!pool.submit(e)) countSkip(e, 'comparer_busy'); });
+ */
+export function createComparerPool(options: ComparerPoolOptions): ComparerPool {
+  let settings = options.settings;
+  let silences: SilenceRule[] = [];
+  let decisions: NoiseDecision[] = [];
+  let restored: Record<string, NoiseModelSnapshot> | undefined;
+  const inFlight = new Map<number, InFlight>();
+  let inFlightBytes = 0;
+  let nextId = 1;
+  let closed = false;
+  let flushWaiters: Array<() => void> = [];
+  let worker: Worker;
+
+  const post = (msg: ToComparer, transfer?: ArrayBuffer[]): void => worker.postMessage(msg, transfer);
+
+  const done = (id: number): void => {
+    const entry = inFlight.get(id);
+    if (entry === undefined) return;
+    inFlight.delete(id);
+    inFlightBytes -= entry.bytes;
+  };
+
+  const start = (): void => {
+    worker = new Worker(new URL('./comparer-worker.ts', import.meta.url), { workerData: settings, name: 'cutover-comparer' });
+    worker.on('message', (msg: FromComparer) => {
+      switch (msg.type) {
+        case 'processed':
+          for (const id of msg.ids) done(id);
+          if (msg.outcomes.length > 0) options.onOutcomes(msg.outcomes);
+          break;
+        case 'noise':
+          restored = msg.models;
+          options.onNoise(msg.learned, msg.models);
+          break;
+        case 'flushed':
+          flushWaiters.shift()?.();
+          break;
+        case 'error':
+          if (msg.id !== undefined) {
+            const entry = inFlight.get(msg.id);
+            if (entry) options.onLost([entry], msg.message);
+          } else options.onLost([], msg.message);
+          break;
+      }
+    });
+    worker.on('error', (err) => options.onLost([], err.stack ?? String(err)));
+    worker.on('exit', () => {
+      if (closed) return;
+      // The worker died (a bug, or out of memory on a hostile body): what it
+      // held is lost, the next pair goes to a fresh one.
+      const lost = [...inFlight.values()];
+      inFlight.clear();
+      inFlightBytes = 0;
+      options.onLost(lost, 'comparer worker exited');
+      const waiters = flushWaiters;
+      flushWaiters = [];
+      start();
+      post({ type: 'silences', rules: silences });
+      post({ type: 'noise-decisions', decisions });
+      if (restored !== undefined) post({ type: 'restore-noise', models: restored });
+      for (const w of waiters) w();
+    });
+    worker.unref();
+  };
+  start();
+
+  return {
+    submit(event) {
+      if (closed) return false;
+      const bytes = packedSize(event);
+      if (inFlight.size >= options.maxInFlight || (inFlight.size > 0 && inFlightBytes + bytes > options.maxInFlightBytes)) return false;
+      const id = nextId++;
+      const pair = packPair(id, event);
+      inFlight.set(id, { route: event.route, endpoint: event.endpoint, method: event.method, bytes });
+      inFlightBytes += bytes;
+      post({ type: 'pair', pair }, [pair.bytes]);
+      return true;
+    },
+    configure(next) {
+      settings = next;
+      post({ type: 'settings', settings: next });
+    },
+    setSilences(rules) {
+      silences = rules;
+      post({ type: 'silences', rules });
+    },
+    setNoiseDecisions(next) {
+      decisions = next;
+      post({ type: 'noise-decisions', decisions: next });
+    },
+    restoreNoise(models) {
+      restored = models;
+      post({ type: 'restore-noise', models });
+    },
+    flush(releaseHeld = false) {
+      if (closed) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        flushWaiters.push(resolve);
+        post({ type: 'flush', releaseHeld });
+      });
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await worker.terminate();
+      for (const w of flushWaiters) w();
+      flushWaiters = [];
+    },
+    get inFlight() {
+      return inFlight.size;
+    },
+    get inFlightBytes() {
+      return inFlightBytes;
+    },
+  };
+}

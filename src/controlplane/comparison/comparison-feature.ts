@@ -1,0 +1,187 @@
+/**
+ * The live comparison pipeline: mirrored pairs from the data plane go to a
+ * comparer worker thread, outcomes are counted per endpoint (and reported
+ * to telemetry), mismatches are folded into diff groups with redacted
+ * samples, and triage and noise decisions flow back into the comparer.
+ */
+import { randomBytes } from 'node:crypto';
+import type { NoiseModelSnapshot } from '../../compare/index.ts';
+import type { CutoverConfig } from '../../config/schema.ts';
+import { channels, type ComparisonPairEvent, type ComparisonSkippedEvent } from '../../dataplane/events.ts';
+import type { Feature, FeatureContext, FeatureFactory } from '../feature.ts';
+import type { ComparerSettings, LearnedNoiseReport, NoiseDecision, RouteCompareSettings } from './comparer-protocol.ts';
+import { createComparerPool } from './comparer-pool.ts';
+import { createDiffsRoutes } from './diffs-routes.ts';
+import { createResultsWriter, NOISE_MODELS_META_KEY, type EndpointTotals } from './results-writer.ts';
+import { loadSilences } from './triage.ts';
+
+export const REDACTION_KEY_META = 'redaction-key';
+
+/** What `context.feature('telemetry')` offers that this feature uses. */
+interface TelemetryApi {
+  recordComparison(route: string, endpoint: string, outcome: 'match' | 'mismatch' | 'skipped', reason?: string): void;
+}
+
+export interface ComparisonOptions {
+  /** Pairs handed to the worker and not yet compared; beyond it pairs are skipped as `comparer_busy`. */
+  maxInFlight?: number;
+  maxInFlightBytes?: number;
+  /** How long an endpoint's mismatches may wait for its noise model (see docs/shadow.md). */
+  holdMs?: number;
+  holdMax?: number;
+  flushMs?: number;
+}
+
+export interface ComparisonApi {
+  /** Waits until every pair published so far is compared and written. */
+  flush(): Promise<void>;
+  totals(): EndpointTotals[];
+  learnedNoise(): readonly LearnedNoiseReport[];
+  load(): { inFlight: number; inFlightBytes: number; busy: number };
+}
+
+const DEFAULTS: Required<ComparisonOptions> = {
+  maxInFlight: 1024,
+  maxInFlightBytes: 64 * 1024 * 1024,
+  holdMs: 60_000,
+  holdMax: 256,
+  flushMs: 1000,
+};
+
+export async function redactionKey(context: FeatureContext): Promise<string> {
+  const existing = await context.store.getMeta(REDACTION_KEY_META);
+  if (existing !== undefined) return existing;
+  const key = randomBytes(32).toString('base64url');
+  await context.store.setMeta(REDACTION_KEY_META, key);
+  return key;
+}
+
+function comparerSettings(config: CutoverConfig, key: string, options: Required<ComparisonOptions>): ComparerSettings {
+  const hasReplica = config.backends.replica !== undefined;
+  const routeSettings = (rules: RouteCompareSettings['rules'], noiseSample: number): RouteCompareSettings => ({
+    rules,
+    learnsNoise: hasReplica || noiseSample > 0,
+  });
+  const routes: Record<string, RouteCompareSettings> = {};
+  for (const r of config.routes) routes[r.id] = routeSettings(r.rules, r.shadow?.noiseSample ?? config.defaults.shadow.noiseSample);
+  return {
+    global: config.compare,
+    routes,
+    fallback: routeSettings(undefined, config.defaults.shadow.noiseSample),
+    redaction: { key, headers: [...config.results.redactHeaders], paths: [...config.results.redactPaths] },
+    samplesPerGroup: config.results.samplesPerGroup,
+    holdMs: options.holdMs,
+    holdMax: options.holdMax,
+  };
+}
+
+/**
+ * @example
+ * await startCutover({ config, features: [createTelemetryFeature, comparisonFeature({ maxInFlight: 256 })] });
+ */
+export function comparisonFeature(overrides: ComparisonOptions = {}): FeatureFactory {
+  const options = { ...DEFAULTS, ...overrides };
+  return async (context: FeatureContext): Promise<Feature> => {
+    const { store, logger } = context;
+    const key = await redactionKey(context);
+    let learned: readonly LearnedNoiseReport[] = [];
+    let busy = 0;
+
+    let telemetry: TelemetryApi | undefined;
+    const telemetryApi = (): TelemetryApi | undefined => (telemetry ??= context.feature<TelemetryApi>('telemetry'));
+
+    const writer = await createResultsWriter({
+      store,
+      logger,
+      samplesPerGroup: () => context.config().results.samplesPerGroup,
+      retention: () => ({ olderThan: Date.now() - context.config().results.retention, maxRows: context.config().results.maxRows }),
+      flushMs: options.flushMs,
+    });
+
+    const pool = createComparerPool({
+      settings: comparerSettings(context.config(), key, options),
+      maxInFlight: options.maxInFlight,
+      maxInFlightBytes: options.maxInFlightBytes,
+      onOutcomes(outcomes) {
+        writer.add(outcomes);
+        const t = telemetryApi();
+        if (t !== undefined) for (const o of outcomes) t.recordComparison(o.route, o.endpoint, o.verdict);
+      },
+      onNoise(report, models) {
+        learned = report;
+        writer.noise(report, models);
+      },
+      onLost(lost, error) {
+        logger.error({ error, lost: lost.length }, 'comparer failed; these pairs were not compared');
+        const now = Date.now();
+        for (const p of lost) {
+          writer.countSkip(p.route, p.endpoint, p.method, 'comparer_error', now);
+          telemetryApi()?.recordComparison(p.route, p.endpoint, 'skipped', 'comparer_error');
+        }
+      },
+    });
+
+    const savedModels = await store.getMeta(NOISE_MODELS_META_KEY);
+    if (savedModels !== undefined) {
+      try {
+        pool.restoreNoise(JSON.parse(savedModels) as Record<string, NoiseModelSnapshot>);
+      } catch (err) {
+        logger.warn({ err }, 'saved noise models are unreadable; learning from scratch');
+      }
+    }
+
+    const pushDecisions = async (): Promise<void> => {
+      pool.setSilences(await loadSilences(store, Date.now()));
+      const decisions: NoiseDecision[] = (await store.listNoise({}))
+        .filter((r) => r.status !== 'learned')
+        .map((r) => ({ route: r.route, endpoint: r.endpoint, path: r.path, status: r.status }));
+      pool.setNoiseDecisions(decisions);
+    };
+    await pushDecisions();
+
+    const onPair = (message: unknown): void => {
+      const event = message as ComparisonPairEvent;
+      if (pool.submit(event)) return;
+      busy += 1;
+      writer.countSkip(event.route, event.endpoint, event.method, 'comparer_busy', event.time);
+      telemetryApi()?.recordComparison(event.route, event.endpoint, 'skipped', 'comparer_busy');
+    };
+    const onSkip = (message: unknown): void => {
+      const e = message as ComparisonSkippedEvent;
+      writer.countSkip(e.route, e.endpoint, e.method, e.reason, e.time);
+    };
+    channels.comparisonPair.subscribe(onPair);
+    channels.comparisonSkipped.subscribe(onSkip);
+
+    const flush = async (): Promise<void> => {
+      await pool.flush(false);
+      await writer.flush();
+    };
+
+    const api: ComparisonApi = {
+      flush,
+      totals: () => writer.totals(),
+      learnedNoise: () => learned,
+      load: () => ({ inFlight: pool.inFlight, inFlightBytes: pool.inFlightBytes, busy }),
+    };
+
+    return {
+      name: 'comparison',
+      api,
+      routes: createDiffsRoutes({ store, totals: api.totals, learnedNoise: api.learnedNoise, changed: pushDecisions, flush }),
+      onConfig(config) {
+        pool.configure(comparerSettings(config, key, options));
+      },
+      async close() {
+        channels.comparisonPair.unsubscribe(onPair);
+        channels.comparisonSkipped.unsubscribe(onSkip);
+        await pool.flush(false);
+        await pool.close();
+        await writer.close();
+      },
+    };
+  };
+}
+
+/** The comparison feature with production defaults, for `defaultFeatures`. */
+export const createComparisonFeature: FeatureFactory = comparisonFeature();
