@@ -2,7 +2,8 @@
  * The control-plane features a production cutover runs, in start order.
  * Rollout builds on telemetry and comparison, so it comes after them.
  */
+import { createComparisonFeature } from './comparison/comparison-feature.ts';
 import type { FeatureFactory } from './feature.ts';
 import { createRolloutFeature } from './rollout/index.ts';
 
-export const defaultFeatures: FeatureFactory[] = [createRolloutFeature];
+export const defaultFeatures: FeatureFactory[] = [createComparisonFeature, createRolloutFeature];
