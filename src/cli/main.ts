@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../controlplane/version.ts';
 import { createAdminClient, resolveAdminOptions, type AdminCall } from './admin-client.ts';
+import { registerDiffsCommands } from './commands/diffs.ts';
 import { registerRolloutCommands } from './commands/rollout.ts';
 import { registerRoutingCommands } from './commands/routing.ts';
 import { registerRunCommand } from './commands/run.ts';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerValidateCommand(program);
   registerRoutingCommands(program, api);
   registerRolloutCommands(program, api);
+  registerDiffsCommands(program, api);
   return program;
 }
 
