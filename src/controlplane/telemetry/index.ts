@@ -164,6 +164,7 @@ export async function createTelemetry(context: FeatureContext, options: Telemetr
   };
 
   let accessLog: AccessLog | undefined;
+  let outcomesCarryIds = false;
 
   const recordComparison = (route: string, endpoint: string, outcome: ComparisonOutcome, reason?: string, details?: ComparisonDetails): void => {
     const r = cap.route(route);
@@ -178,7 +179,13 @@ export async function createTelemetry(context: FeatureContext, options: Telemetr
     const t = comparisonTotals.get(k);
     if (t === undefined) comparisonTotals.set(k, { route: r, endpoint: ep, outcome, reason: why, count: 1 });
     else t.count++;
-    if (accessLog !== undefined && details?.requestId !== undefined) accessLog.onComparison(details.requestId, outcome, reason);
+    if (details?.requestId !== undefined) {
+      if (!outcomesCarryIds) {
+        outcomesCarryIds = true;
+        holdSnapshot = undefined;
+      }
+      accessLog?.onComparison(details.requestId, outcome, reason);
+    }
   };
 
   const onSkipped = (message: unknown): void => {
@@ -198,8 +205,8 @@ export async function createTelemetry(context: FeatureContext, options: Telemetr
     if (snap !== holdSnapshot) {
       holdSnapshot = snap;
       holdByRoute = new Map();
-      // Without a comparison feature no outcome will ever come: waiting would only delay the line.
-      const comparing = context.feature(COMPARISON_FEATURE) !== undefined;
+      // Wait only when outcomes can be matched to requests: a comparer that reports without request ids would leave every line waiting out its full hold.
+      const comparing = outcomesCarryIds && context.feature(COMPARISON_FEATURE) !== undefined;
       for (const r of snap.routes) {
         const cfg = config.routes.find((c) => c.id === r.id);
         const mode = r.description.mode;

@@ -44,6 +44,8 @@ interface MinuteBucket {
 
 export interface WindowSelection {
   route?: string;
+  /** Any of these routes (combined with `route` when both are given). */
+  routes?: ReadonlySet<string>;
   endpoint?: string;
   fromMinute: number;
   toMinute: number;
@@ -106,7 +108,9 @@ export function createMinuteWindow(): MinuteWindow {
   };
 
   const selected = (sel: WindowSelection, key: SeriesKey) =>
-    (sel.route === undefined || key.route === sel.route) && (sel.endpoint === undefined || key.endpoint === sel.endpoint);
+    (sel.route === undefined || key.route === sel.route) &&
+    (sel.routes === undefined || sel.routes.has(key.route)) &&
+    (sel.endpoint === undefined || key.endpoint === sel.endpoint);
 
   return {
     get epoch() {

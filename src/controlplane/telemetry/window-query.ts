@@ -16,6 +16,8 @@ import { minuteOf, type MinuteWindow } from './minute-window.ts';
 
 export interface TelemetryQuery {
   route?: string;
+  /** Several routes at once (a component); `combined` then merges them with exact quantiles. */
+  routes?: readonly string[];
   endpoint?: string;
   /** Window length in ms; `Infinity` adds everything since start, including minutes that aged out of memory. */
   windowMs: number;
@@ -44,10 +46,14 @@ export interface TelemetryQueryResult {
   totals: SeriesStats[];
   /** Per route and backend, endpoints and roles merged (endpoint `*`, role `all`): the side-by-side view. */
   backends: SeriesStats[];
+  /** Per backend over every selected route (route `*`, endpoint `*`, role `all`); sketches merged, so quantiles are exact to 1%. */
+  combined: SeriesStats[];
   /** Per route and endpoint. */
   comparisons: ComparisonSummary[];
   /** Per route (endpoint `*`). */
   comparisonTotals: ComparisonSummary[];
+  /** Every selected route together (route `*`, endpoint `*`). */
+  comparisonCombined: ComparisonSummary;
 }
 
 const BACKEND_ORDER: Record<string, number> = { legacy: 0, candidate: 1, replica: 2 };
@@ -74,7 +80,8 @@ export function queryWindow(window: MinuteWindow, counts: ComparisonCounts, q: T
   const all = q.windowMs === Infinity;
   const toMinute = minuteOf(now);
   const fromMinute = all ? -Infinity : minuteOf(now - Math.max(0, q.windowMs));
-  const merged = window.collect({ route: q.route, endpoint: q.endpoint, fromMinute, toMinute, includeArchive: all });
+  const routes = q.routes === undefined ? undefined : new Set(q.routes);
+  const merged = window.collect({ route: q.route, routes, endpoint: q.endpoint, fromMinute, toMinute, includeArchive: all });
 
   const series: SeriesStats[] = [];
   const totals = new Map<string, { route: string; backend: BackendName; role: Role | 'all'; stats: ExchangeStats }>();
@@ -90,18 +97,22 @@ export function queryWindow(window: MinuteWindow, counts: ComparisonCounts, q: T
     series.push({ route: key.route, endpoint: key.endpoint, backend: key.backend, role: key.role, ...summarizeExchangeStats(stats) });
     rollUp(`${key.route}\n${key.backend}\n${key.role}`, key.route, key.backend, key.role, stats);
     rollUp(`${key.route}\n${key.backend}\nall`, key.route, key.backend, 'all', stats);
+    rollUp(`*\n${key.backend}`, '*', key.backend, 'all', stats);
   }
   const totalRows: SeriesStats[] = [];
   const backendRows: SeriesStats[] = [];
+  const combinedRows: SeriesStats[] = [];
   for (const t of totals.values()) {
     const row: SeriesStats = { route: t.route, endpoint: '*', backend: t.backend, role: t.role, ...summarizeExchangeStats(t.stats) };
-    (t.role === 'all' ? backendRows : totalRows).push(row);
+    (t.route === '*' ? combinedRows : t.role === 'all' ? backendRows : totalRows).push(row);
   }
 
   const comparisons = new Map<string, ComparisonSummary>();
   const comparisonTotals = new Map<string, ComparisonSummary>();
+  const comparisonCombined = emptyComparisonSummary('*', '*');
   counts.forEach(fromMinute, toMinute, (route, endpoint, outcome, reason, count) => {
-    if ((q.route !== undefined && route !== q.route) || (q.endpoint !== undefined && endpoint !== q.endpoint)) return;
+    if ((q.route !== undefined && route !== q.route) || (routes !== undefined && !routes.has(route)) || (q.endpoint !== undefined && endpoint !== q.endpoint)) return;
+    addToComparisonSummary(comparisonCombined, outcome, reason, count);
     const k = `${route}\n${endpoint}`;
     let s = comparisons.get(k);
     if (s === undefined) comparisons.set(k, (s = emptyComparisonSummary(route, endpoint)));
@@ -119,8 +130,10 @@ export function queryWindow(window: MinuteWindow, counts: ComparisonCounts, q: T
     series: series.sort(bySeries),
     totals: totalRows.sort(bySeries),
     backends: backendRows.sort(bySeries),
+    combined: combinedRows.sort(bySeries),
     comparisons: [...comparisons.values()].sort(byComparison),
     comparisonTotals: [...comparisonTotals.values()].sort(byComparison),
+    comparisonCombined,
   };
 }
 

@@ -81,6 +81,30 @@ describe('window queries', () => {
     assert.deepEqual([...new Set(everything.backends.map((s) => s.route))], ['checkout', 'search']);
   });
 
+  it('combines several routes per backend with merged sketches', () => {
+    const w = createMinuteWindow();
+    const counts = createComparisonCounts();
+    const all: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      const ms = 1 + ((i * 37) % 101);
+      record(w, i % 3 === 0 ? other : legacy, NOW, ms);
+      all.push(ms);
+    }
+    record(w, { ...legacy, route: 'elsewhere' }, NOW, 1_000);
+    counts.add(minuteOf(NOW), 'search', '/q', 'mismatch', '', 2);
+    counts.add(minuteOf(NOW), 'checkout', '/cart', 'match', '', 3);
+    counts.add(minuteOf(NOW), 'elsewhere', '/cart', 'match', '', 50);
+    const r = queryWindow(w, counts, { routes: ['checkout', 'search'], windowMs: 10 * MINUTE, now: NOW });
+    assert.deepEqual([...new Set(r.backends.map((s) => s.route))], ['checkout', 'search']);
+    assert.equal(r.combined.length, 1);
+    const c = r.combined[0]!;
+    assert.deepEqual([c.route, c.endpoint, c.backend, c.role, c.requests], ['*', '*', 'legacy', 'all', 300]);
+    const sorted = all.sort((a, b) => a - b);
+    const exact = sorted[Math.floor(0.99 * (sorted.length - 1))]!;
+    assert.ok(Math.abs(c.total.p99! - exact) <= 0.01 * exact, `combined p99 ${c.total.p99} vs exact ${exact}`);
+    assert.deepEqual([r.comparisonCombined.compared, r.comparisonCombined.mismatch], [5, 2]);
+  });
+
   it('keeps evicted minutes in the running total', () => {
     const w = createMinuteWindow();
     const counts = createComparisonCounts();
