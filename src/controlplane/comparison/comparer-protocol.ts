@@ -78,6 +78,7 @@ export interface UnpackedResponse {
 }
 
 export interface PairOutcome {
+  requestId: string;
   route: string;
   endpoint: string;
   method: string;

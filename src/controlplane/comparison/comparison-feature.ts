@@ -9,6 +9,7 @@ import type { NoiseModelSnapshot } from '../../compare/index.ts';
 import type { CutoverConfig } from '../../config/schema.ts';
 import { channels, type ComparisonPairEvent, type ComparisonSkippedEvent } from '../../dataplane/events.ts';
 import type { Feature, FeatureContext, FeatureFactory } from '../feature.ts';
+import type { TelemetryApi } from '../telemetry/telemetry-api.ts';
 import type { ComparerSettings, LearnedNoiseReport, NoiseDecision, RouteCompareSettings } from './comparer-protocol.ts';
 import { createComparerPool } from './comparer-pool.ts';
 import { createDiffsRoutes } from './diffs-routes.ts';
@@ -17,10 +18,6 @@ import { loadSilences } from './triage.ts';
 
 export const REDACTION_KEY_META = 'redaction-key';
 
-/** What `context.feature('telemetry')` offers that this feature uses. */
-interface TelemetryApi {
-  recordComparison(route: string, endpoint: string, outcome: 'match' | 'mismatch' | 'skipped', reason?: string): void;
-}
 
 export interface ComparisonOptions {
   /** Pairs handed to the worker and not yet compared; beyond it pairs are skipped as `comparer_busy`. */
@@ -105,7 +102,7 @@ export function comparisonFeature(overrides: ComparisonOptions = {}): FeatureFac
       onOutcomes(outcomes) {
         writer.add(outcomes);
         const t = telemetryApi();
-        if (t !== undefined) for (const o of outcomes) t.recordComparison(o.route, o.endpoint, o.verdict);
+        if (t !== undefined) for (const o of outcomes) t.recordComparison(o.route, o.endpoint, o.verdict, undefined, { requestId: o.requestId, time: o.time });
       },
       onNoise(report, models) {
         learned = report;
@@ -144,7 +141,7 @@ export function comparisonFeature(overrides: ComparisonOptions = {}): FeatureFac
       if (pool.submit(event)) return;
       busy += 1;
       writer.countSkip(event.route, event.endpoint, event.method, 'comparer_busy', event.time);
-      telemetryApi()?.recordComparison(event.route, event.endpoint, 'skipped', 'comparer_busy');
+      telemetryApi()?.recordComparison(event.route, event.endpoint, 'skipped', 'comparer_busy', { requestId: event.requestId, time: event.time });
     };
     const onSkip = (message: unknown): void => {
       const e = message as ComparisonSkippedEvent;

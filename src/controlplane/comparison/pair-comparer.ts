@@ -25,6 +25,7 @@ import { diffGroupId } from './diff-group-id.ts';
 import { buildSample, redactDifference, type DiffSample } from './sample-redaction.ts';
 
 interface HeldPair {
+  requestId: string;
   route: string;
   endpoint: string;
   method: string;
@@ -133,12 +134,12 @@ export class PairComparer {
     if (noise !== undefined) out.push(...this.#releaseEndpoint(endpointKey, now, false));
 
     if (raw.verdict === 'match') {
-      out.push({ route: pair.route, endpoint: pair.endpoint, method: pair.method, time: pair.time, verdict: 'match', groups: [], suppressed: 0 });
+      out.push({ requestId: pair.requestId, route: pair.route, endpoint: pair.endpoint, method: pair.method, time: pair.time, verdict: 'match', groups: [], suppressed: 0 });
       return out;
     }
     const sampleFor = this.#reserveSamples(pair, raw.differences);
     const sample = sampleFor.size > 0 ? this.#sampleOf(pair, legacy, candidate) : undefined;
-    const held: HeldPair = { route: pair.route, endpoint: pair.endpoint, method: pair.method, time: pair.time, heldAt: now, raw, sample, sampleFor };
+    const held: HeldPair = { requestId: pair.requestId, route: pair.route, endpoint: pair.endpoint, method: pair.method, time: pair.time, heldAt: now, raw, sample, sampleFor };
     if (this.#mustHold(held)) {
       this.#hold(endpointKey, held, now, out);
       return out;
@@ -246,6 +247,7 @@ export class PairComparer {
       else kept.push(d);
     }
     const outcome: PairOutcome = {
+      requestId: held.requestId,
       route: held.route,
       endpoint: held.endpoint,
       method: held.method,

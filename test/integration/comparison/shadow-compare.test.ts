@@ -20,6 +20,7 @@ import type { CutoverConfigInput } from '../../../src/config/schema.ts';
 import type { ComparisonApi } from '../../../src/controlplane/comparison/comparison-feature.ts';
 import { defaultFeatures } from '../../../src/controlplane/features.ts';
 import { startCutover, type CutoverRuntime } from '../../../src/controlplane/runtime.ts';
+import { createTelemetryFeature, type TelemetryApi } from '../../../src/controlplane/telemetry/index.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'cutover-shadow-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -136,7 +137,9 @@ async function startProxy(dataDir: string, backends: { legacy: Backend; candidat
     results: { redactHeaders: ['x-api-key'], redactPaths: ['$.token'] },
     ...extra,
   } as CutoverConfigInput);
-  const runtime = await startCutover({ config, features: defaultFeatures, logger: pino({ level: process.env.TEST_LOG ?? 'silent' }) });
+  // Telemetry receives the comparer's outcomes; added here until it is a default feature.
+  const features = defaultFeatures.includes(createTelemetryFeature) ? defaultFeatures : [createTelemetryFeature, ...defaultFeatures];
+  const runtime = await startCutover({ config, features, logger: pino({ level: process.env.TEST_LOG ?? 'silent' }) });
   const comparison = runtime.feature<ComparisonApi>('comparison');
   assert.ok(comparison, 'the comparison feature is registered in defaultFeatures');
   return {
@@ -260,6 +263,13 @@ describe('shadow comparison', { timeout: 120_000 }, () => {
         assert.equal(g.compared, 40, `${g.endpoint} compared on every request`);
       }
       assert.equal(totalsOf(h, '/same').match, 40, 'the matching endpoint matches despite its noisy fields');
+      const telemetry = h.runtime.feature<TelemetryApi>('telemetry')!;
+      const counted = telemetry.query({ route: 'api', windowMs: 3_600_000 }).comparisons;
+      assert.deepEqual(
+        counted.map((c) => [c.endpoint, c.match, c.mismatch]).sort(),
+        [['/inventory', 0, 40], ['/products', 0, 40], ['/same', 40, 0], ['/users/{id}', 0, 40]],
+        'every outcome reached telemetry',
+      );
 
       const cliGroups = JSON.parse(await cli(h, 'diffs', 'api', '--since', '1h', '--json')) as Group[];
       assert.deepEqual(describeGroups(cliGroups), PLANTED);
