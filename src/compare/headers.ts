@@ -175,7 +175,7 @@ export function diffHeaders(legacy: NormalisedHeaders, candidate: NormalisedHead
     const b = cookieNames(candidate.setCookie);
     if (a !== b) {
       const diff = headerDifference('set-cookie', a || undefined, b || undefined);
-      diff.detail = `cookie names differ (values and expiry are not compared): ${diff.detail}`;
+      diff.detail = 'cookie names differ (values and expiry are not compared)';
       sink.add(diff);
     }
   }

@@ -3,12 +3,13 @@
  * the 18th digit are not reported equal.
  *
  * The reviver with source text access is several times slower than a plain
- * parse, so it only runs when a cheap scan finds a run of 16+ digits right
- * after a `:`, `[` or `,` (where a number literal can start). Digits inside
- * strings rarely match and only cost the slower parse, never correctness.
+ * parse, so it only runs when a cheap scan finds a run of 16+ digits. Such
+ * a run inside a string (a card-like number) costs the slower parse, never
+ * correctness.
  */
 
-const MAYBE_UNSAFE_INTEGER = /[:[,]\s*-?\d{16}/;
+// Spelled out: V8 scans for this form many times faster than for \d{16}.
+const MAYBE_UNSAFE_INTEGER = new RegExp('\\d'.repeat(16));
 const INTEGER_LITERAL = /^-?\d+$/;
 
 export type JsonParseResult = { ok: true; value: unknown } | { ok: false; error: string };
