@@ -285,22 +285,23 @@ export function createRolloutDriver(options: RolloutDriverOptions): RolloutDrive
     const towardLegacy = routeEffects.length > 0 && exposure(next.route) < exposure(before.route);
     const stepChanged = next.stepStartedAt !== before.stepStartedAt || next.routes.join() !== before.routes.join();
 
-    entry.state = next;
+    // Readers (API views, the next evaluation) see the new state only once its routes are in place.
     if (towardLegacy) {
       await applyRouting(entry, routeEffects);
+      entry.state = next;
       await persist(next).catch((err: unknown) => logger.error({ err, rollout: entry.key }, 'storing the rollout state failed after rolling back; routes are on legacy'));
     } else {
       try {
         await persist(next);
       } catch (err) {
-        entry.state = before;
         throw new CutoverError(ErrorCodes.STORE, `could not store rollout "${entry.key}": ${(err as Error).message}`, {
           hint: 'nothing was changed; check the store and try again',
           cause: err,
         });
       }
       if (routeEffects.length > 0) await applyRouting(entry, routeEffects);
-      else if (entry.routesDirty) await reassertRoutes(entry);
+      entry.state = next;
+      if (routeEffects.length === 0 && entry.routesDirty) await reassertRoutes(entry);
     }
     if (stepChanged) takeBaseline(entry);
 
