@@ -177,3 +177,14 @@ export async function auditOf(runtime: CutoverRuntime, subject: string): Promise
 
 /** Plan defaults for fast tests: evaluate every 300 ms over the whole step. */
 export const FAST_PLAN = { interval: '300ms', window: '1m', failureThreshold: 2 };
+
+/** Audit entries are written right after the state changes; poll for the one a test expects. */
+export async function waitForAudit(runtime: CutoverRuntime, subject: string, action: string, timeoutMs = 5_000): Promise<AuditEntry[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const entries = await auditOf(runtime, subject);
+    if (entries.some((e) => e.action === action)) return entries;
+    if (Date.now() > deadline) throw new Error(`no ${action} entry for ${subject}; have ${entries.map((e) => e.action).join(', ')}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
