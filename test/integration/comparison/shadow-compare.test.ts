@@ -5,9 +5,9 @@
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -413,6 +413,57 @@ describe('shadow comparison', { timeout: 120_000 }, () => {
     } finally {
       await h.runtime.close();
       await Promise.all([legacy.close(), candidate.close()]);
+    }
+  });
+
+  it('keeps results written before a kill -9 (at most the last second is lost)', async () => {
+    const legacy = await startBackend('legacy');
+    const replica = await startBackend('replica');
+    const candidate = await startBackend('candidate');
+    const dataDir = freshDir();
+    mkdirSync(dataDir, { recursive: true });
+    const file = join(dataDir, 'cutover.yaml');
+    // JSON is YAML.
+    writeFileSync(
+      file,
+      JSON.stringify({
+        listen: '127.0.0.1:0',
+        admin: { listen: '127.0.0.1:0' },
+        dataDir,
+        backends: { legacy: { url: legacy.url }, candidate: { url: candidate.url }, replica: { url: replica.url } },
+        routes: [{ id: 'api', match: { path: '/', pathType: 'prefix' }, mode: 'shadow' }],
+      }),
+    );
+    const child = spawn(node, [cliMain, 'run', '-c', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let h: Harness | undefined;
+    try {
+      const listen = await new Promise<string>((resolve, reject) => {
+        let buffered = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          buffered += chunk.toString('utf8');
+          const m = /"listen":"([^"]+)"/.exec(buffered);
+          if (m) resolve(m[1]!);
+        });
+        child.once('exit', (code) => reject(new Error(`cutover exited with ${code}: ${buffered}`)));
+      });
+      const proxy = { proxy: `http://${listen}` } as Harness;
+      for (let i = 0; i < 30; i++) await Promise.all(['/products', '/users/7', '/inventory'].map((p) => get(proxy, p)));
+      // Comparison and the once-a-second write both have to happen before the kill.
+      await new Promise((r) => setTimeout(r, 2500));
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+
+      h = await startProxy(dataDir, { legacy, candidate, replica });
+      const diffs = await api<{ groups: Group[] }>(h, 'GET', '/api/v1/diffs');
+      assert.deepEqual(describeGroups(diffs.body.groups), PLANTED);
+      for (const g of diffs.body.groups) {
+        assert.equal(g.count, 30);
+        assert.equal(g.compared, 30);
+      }
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await h?.runtime.close();
+      await Promise.all([legacy.close(), replica.close(), candidate.close()]);
     }
   });
 
