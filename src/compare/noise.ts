@@ -107,6 +107,12 @@ export class NoiseModel {
     return isSignal(entry.raw / counts.rawTotal, entry.noise / counts.noiseTotal, thresholds) ? 'signal' : 'noise';
   }
 
+  /** Pairs and noise samples observed on an endpoint so far. */
+  totals(endpoint: string): { rawTotal: number; noiseTotal: number } | undefined {
+    const counts = this.#endpoints.get(endpoint);
+    return counts === undefined ? undefined : { rawTotal: counts.rawTotal, noiseTotal: counts.noiseTotal };
+  }
+
   /** Every path currently classified as noise, with the counts that say so. */
   listLearnedNoise(thresholds: NoiseThresholds = this.options): LearnedNoise[] {
     const out: LearnedNoise[] = [];

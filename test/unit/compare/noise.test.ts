@@ -47,6 +47,13 @@ describe('noise model (Diffy thresholds on rates)', () => {
     });
   }
 
+  it('reports per-endpoint totals', () => {
+    const model = createNoiseModel();
+    feed(model, 10, 5, 4, 1);
+    assert.deepEqual(model.totals(E), { rawTotal: 10, noiseTotal: 4 });
+    assert.equal(model.totals('/other'), undefined);
+  });
+
   it('paths never seen differing and unknown endpoints are unknown', () => {
     const model = createNoiseModel({ minSamples: 1 });
     feed(model, 10, 5, 10, 5);
