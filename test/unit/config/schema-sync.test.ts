@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { renderConfigReference, REFERENCE_FILE } from '../../../scripts/generate-config-reference.ts';
 import { renderConfigJsonSchema, SCHEMA_FILE } from '../../../scripts/generate-schema.ts';
 
 test('docs/cutover.schema.json matches src/config/schema.ts', () => {
@@ -27,4 +28,22 @@ test('the JSON Schema is self-describing and rendered the same way twice', () =>
     ['number', 'string'],
   );
   assert.equal(schema.properties.listen.default, '127.0.0.1:8080');
+});
+
+test('docs/configuration.md matches src/config/schema.ts', () => {
+  const committed = readFileSync(REFERENCE_FILE, 'utf8');
+  const fresh = renderConfigReference();
+  assert.ok(committed === fresh, 'docs/configuration.md is out of date with src/config/schema.ts: run npm run schema');
+});
+
+test('the configuration reference lists every key with a meaning', () => {
+  const text = renderConfigReference();
+  const rows = text.split('\n').filter((l) => l.startsWith('| `'));
+  const keys = rows.map((l) => /^\| `([^`]+)`/.exec(l)![1]);
+  for (const key of ['listen', 'admin.token', 'backends.legacy', 'backends.<side>.url', 'routes[].stickiness', 'routes[].component', 'compare.ignore', 'gates.maxP95Ms', 'plans.<name>.steps', 'killSwitch.env']) {
+    assert.ok(keys.includes(key), `${key} is missing from docs/configuration.md`);
+  }
+  const unexplained = rows.filter((l) => / \|  \|$/.test(l));
+  assert.deepEqual(unexplained, [], 'keys without a meaning: add a .meta({ description }) in the schema, or an entry in MEANINGS');
+  assert.match(text, /\| `shutdownTimeout` \| duration \| `10000` \(10s\) \|/);
 });
