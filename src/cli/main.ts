@@ -9,6 +9,7 @@ import { registerDiffsCommands } from './commands/diffs.ts';
 import { registerRolloutCommands } from './commands/rollout.ts';
 import { registerRoutingCommands } from './commands/routing.ts';
 import { registerRunCommand } from './commands/run.ts';
+import { registerStatsCommand } from './commands/stats.ts';
 import { registerValidateCommand } from './commands/validate.ts';
 import { describeError, exitCodeFor, ExitCodes } from './exit-codes.ts';
 
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerRoutingCommands(program, api);
   registerRolloutCommands(program, api);
   registerDiffsCommands(program, api);
+  registerStatsCommand(program, api);
   return program;
 }
 
