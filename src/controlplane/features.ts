@@ -5,5 +5,6 @@
 import { createComparisonFeature } from './comparison/comparison-feature.ts';
 import type { FeatureFactory } from './feature.ts';
 import { createRolloutFeature } from './rollout/index.ts';
+import { createTelemetryFeature } from './telemetry/index.ts';
 
-export const defaultFeatures: FeatureFactory[] = [createComparisonFeature, createRolloutFeature];
+export const defaultFeatures: FeatureFactory[] = [createTelemetryFeature, createComparisonFeature, createRolloutFeature];
