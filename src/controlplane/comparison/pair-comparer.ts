@@ -46,8 +46,6 @@ export class PairComparer {
   #settings: ComparerSettings;
   #rules = new Map<string, CompiledRules>();
   #models = new Map<string, NoiseModel>();
-  /** Noise samples seen per route and endpoint; NoiseModel keeps this count private. */
-  #noiseTotals = new Map<string, number>();
   /** The kind of difference last seen between two legacy answers at a path, for the noise table. */
   #noiseKinds = new Map<string, string>();
   #silences = new Map<string, SilenceRule>();
@@ -79,7 +77,6 @@ export class PairComparer {
     for (const [route, snapshot] of Object.entries(models)) {
       const model = NoiseModel.restore(snapshot, this.rulesFor(route).noise);
       this.#models.set(route, model);
-      for (const e of snapshot.endpoints) this.#noiseTotals.set(key(route, e.endpoint), e.noiseTotal);
     }
   }
 
@@ -126,7 +123,6 @@ export class PairComparer {
     if (raw.differences.length > 0 || noise !== undefined) this.#noiseChanged = true;
     const endpointKey = key(pair.route, pair.endpoint);
     if (noise !== undefined) {
-      this.#noiseTotals.set(endpointKey, (this.#noiseTotals.get(endpointKey) ?? 0) + 1);
       for (const d of noise.differences) this.#noiseKinds.set(key(pair.route, pair.endpoint, d.generalPath), d.kind);
     }
 
@@ -186,7 +182,7 @@ export class PairComparer {
   }
 
   #noiseSamples(route: string, endpoint: string): number {
-    return this.#noiseTotals.get(key(route, endpoint)) ?? 0;
+    return this.#models.get(route)?.totals(endpoint)?.noiseTotal ?? 0;
   }
 
   // Hold only while some difference would be reported merely because the
