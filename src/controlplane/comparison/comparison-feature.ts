@@ -118,14 +118,29 @@ export function comparisonFeature(overrides: ComparisonOptions = {}): FeatureFac
       },
     });
 
-    const savedModels = await store.getMeta(NOISE_MODELS_META_KEY);
-    if (savedModels !== undefined) {
+    let savedModels: Record<string, NoiseModelSnapshot> = {};
+    const savedText = await store.getMeta(NOISE_MODELS_META_KEY);
+    if (savedText !== undefined) {
       try {
-        pool.restoreNoise(JSON.parse(savedModels) as Record<string, NoiseModelSnapshot>);
+        savedModels = JSON.parse(savedText) as Record<string, NoiseModelSnapshot>;
+        pool.restoreNoise(savedModels);
       } catch (err) {
         logger.warn({ err }, 'saved noise models are unreadable; learning from scratch');
       }
     }
+    // Until the restored models report, what the store says was learned noise stays hidden.
+    const noiseTotalOf = (route: string, endpoint: string): number =>
+      savedModels[route]?.endpoints.find((e) => e.endpoint === endpoint)?.noiseTotal ?? 0;
+    learned = (await store.listNoise({ status: 'learned' })).map((r) => ({
+      route: r.route,
+      endpoint: r.endpoint,
+      path: r.path,
+      kind: r.kind,
+      raw: r.rawCount,
+      noise: r.noiseCount,
+      rawTotal: r.total,
+      noiseTotal: noiseTotalOf(r.route, r.endpoint),
+    }));
 
     const pushDecisions = async (): Promise<void> => {
       pool.setSilences(await loadSilences(store, Date.now()));

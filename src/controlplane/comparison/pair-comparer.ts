@@ -42,6 +42,13 @@ const HELD_TOTAL_LIMIT = 8192;
 
 const key = (...parts: string[]): string => parts.join('\n');
 
+// Kinds seen on noise are not part of a model snapshot; after a restart the
+// path alone tells the likely kind, so the stored noise row keeps its key.
+function kindOfPath(path: string): string {
+  if (path.startsWith('headers.')) return 'header';
+  return path === 'status' ? 'status' : 'value';
+}
+
 export class PairComparer {
   #settings: ComparerSettings;
   #rules = new Map<string, CompiledRules>();
@@ -169,7 +176,7 @@ export class PairComparer {
     const out: LearnedNoiseReport[] = [];
     for (const [route, model] of this.#models) {
       for (const n of model.listLearnedNoise(this.rulesFor(route).noise)) {
-        out.push({ route, ...n, kind: this.#noiseKinds.get(key(route, n.endpoint, n.path)) ?? 'value' });
+        out.push({ route, ...n, kind: this.#noiseKinds.get(key(route, n.endpoint, n.path)) ?? kindOfPath(n.path) });
       }
     }
     return out;

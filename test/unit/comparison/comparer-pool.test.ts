@@ -1,0 +1,54 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ComparisonPairEvent } from '../../../src/dataplane/events.ts';
+import { createComparerPool } from '../../../src/controlplane/comparison/comparer-pool.ts';
+import type { ComparerSettings, PairOutcome } from '../../../src/controlplane/comparison/comparer-protocol.ts';
+
+const settings: ComparerSettings = {
+  global: {},
+  routes: {},
+  fallback: { rules: undefined, learnsNoise: false },
+  redaction: { key: 'k', headers: [], paths: [] },
+  samplesPerGroup: 1,
+  holdMs: 1000,
+  holdMax: 10,
+};
+
+function event(i: number, bodyBytes = 16): ComparisonPairEvent {
+  // A pooled (allocUnsafe) Buffer: packing must copy it, never detach Node's shared pool.
+  const body = Buffer.allocUnsafe(bodyBytes).fill(0x61);
+  const side = (backend: 'legacy' | 'candidate', status: number) => ({ backend, status, headers: { 'content-type': 'text/plain' }, body, truncated: false, ttfbMs: 1, totalMs: 1 });
+  return { requestId: `r${i}`, route: 'r', endpoint: '/e', method: 'GET', url: '/e', time: i, request: { headers: {}, body: Buffer.alloc(0), truncated: false }, served: side('legacy', 200), mirrored: side('candidate', i % 2 ? 500 : 200) };
+}
+
+describe('comparer pool', () => {
+  it('compares in a worker thread and refuses pairs beyond the in-flight budget', async () => {
+    const outcomes: PairOutcome[] = [];
+    const pool = createComparerPool({ settings, maxInFlight: 3, maxInFlightBytes: 1 << 20, onOutcomes: (o) => outcomes.push(...o), onNoise: () => {}, onLost: () => assert.fail('nothing is lost') });
+    try {
+      const taken = Array.from({ length: 10 }, (_, i) => pool.submit(event(i)));
+      assert.deepEqual(taken, [true, true, true, false, false, false, false, false, false, false], 'posted synchronously, so the worker has answered none yet');
+      await pool.flush();
+      assert.equal(pool.inFlight, 0);
+      assert.deepEqual(outcomes.map((o) => o.verdict), ['match', 'mismatch', 'match']);
+      const events = [event(20), event(21)];
+      assert.ok(events.every((e) => pool.submit(e)), 'the budget is free again');
+      await pool.flush();
+      assert.equal(events[0]!.served.body.toString(), 'a'.repeat(16), 'the published buffers are intact after transfer');
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('bounds in-flight bytes too, but always takes one pair', async () => {
+    const pool = createComparerPool({ settings, maxInFlight: 100, maxInFlightBytes: 1000, onOutcomes: () => {}, onNoise: () => {}, onLost: () => {} });
+    try {
+      assert.equal(pool.submit(event(1, 4000)), true, 'a pair larger than the budget is still compared when nothing else is in flight');
+      assert.equal(pool.submit(event(2, 10)), false);
+      await pool.flush();
+      assert.equal(pool.submit(event(3, 10)), true);
+    } finally {
+      await pool.close();
+    }
+  });
+});
