@@ -13,6 +13,8 @@ import { packPair, packedSize } from './comparer-protocol.ts';
 
 export interface ComparerPoolOptions {
   settings: ComparerSettings;
+  /** Scheduling niceness of the comparer thread on Linux (0-19); 0 leaves it alone. */
+  nice?: number;
   /** Pairs posted and not yet compared. */
   maxInFlight: number;
   maxInFlightBytes: number;
@@ -70,7 +72,7 @@ export function createComparerPool(options: ComparerPoolOptions): ComparerPool {
   };
 
   const start = (): void => {
-    worker = new Worker(new URL('./comparer-worker.ts', import.meta.url), { workerData: settings, name: 'cutover-comparer' });
+    worker = new Worker(new URL('./comparer-worker.ts', import.meta.url), { workerData: { settings, nice: options.nice ?? 0 }, name: 'cutover-comparer' });
     worker.on('message', (msg: FromComparer) => {
       switch (msg.type) {
         case 'processed':

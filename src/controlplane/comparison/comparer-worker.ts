@@ -3,6 +3,8 @@
  * redaction all happen here, so a 5 MB JSON diff never delays a proxied
  * request on the main thread. Replies are batched per turn of the event loop.
  */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ComparerSettings, FromComparer, PairOutcome, ToComparer } from './comparer-protocol.ts';
 import { PairComparer } from './pair-comparer.ts';
@@ -10,7 +12,22 @@ import { PairComparer } from './pair-comparer.ts';
 const port = parentPort;
 if (port === null) throw new Error('comparer-worker.ts runs as a worker thread');
 
-const comparer = new PairComparer(workerData as ComparerSettings);
+const { settings, nice } = workerData as { settings: ComparerSettings; nice: number };
+
+// When the proxy and the comparer compete for one core, the proxy must win:
+// comparison falls behind and pairs are skipped as comparer_busy instead of
+// clients waiting. Linux schedules threads individually, so lowering this
+// thread's priority (by its thread id) leaves the proxying thread untouched.
+if (nice > 0) {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, nice);
+  } catch {
+    // Not Linux, or not permitted: the comparer simply keeps normal priority.
+  }
+}
+
+const comparer = new PairComparer(settings);
 let ids: number[] = [];
 let outcomes: PairOutcome[] = [];
 let scheduled = false;

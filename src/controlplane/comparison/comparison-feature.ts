@@ -27,6 +27,8 @@ export interface ComparisonOptions {
   holdMs?: number;
   holdMax?: number;
   flushMs?: number;
+  /** Linux niceness of the comparer thread, so the proxying thread wins a contended core (0 = same priority). */
+  comparerNice?: number;
 }
 
 export interface ComparisonApi {
@@ -43,6 +45,7 @@ const DEFAULTS: Required<ComparisonOptions> = {
   holdMs: 60_000,
   holdMax: 256,
   flushMs: 1000,
+  comparerNice: 10,
 };
 
 export async function redactionKey(context: FeatureContext): Promise<string> {
@@ -97,6 +100,7 @@ export function comparisonFeature(overrides: ComparisonOptions = {}): FeatureFac
 
     const pool = createComparerPool({
       settings: comparerSettings(context.config(), key, options),
+      nice: options.comparerNice,
       maxInFlight: options.maxInFlight,
       maxInFlightBytes: options.maxInFlightBytes,
       onOutcomes(outcomes) {

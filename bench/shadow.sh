@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# Shadow-mode benchmark: what mirroring and comparing costs the client.
+# cutover in legacy mode (the baseline) against cutover in shadow mode with a
+# candidate that answers the same, differently, 10x+ slower, or never.
+#
+#   bash bench/shadow.sh
+#
+# Written beside bench/proxy.sh (same backend, same wrk report hook, same
+# pinning) rather than inside it: its scenario table is one line per target,
+# but its file belongs to the proxy benchmark.
+#
+# Two measurements per target:
+#   throughput  wrk, CONNECTIONS connections, no pacing: requests/s at saturation
+#   paced       wrk with bench/wrk/paced.lua: PACED_CONNECTIONS connections each
+#               waiting PACE_MS between requests, so every target gets about the
+#               same offered load (Debian's wrk has no -R); compare p99 here
+#
+# Knobs (environment):
+#   DURATION=10 WARMUP=3 CONNECTIONS=50 PACED_CONNECTIONS=20 PACE_MS=10
+#   PIN=1 PROXY_CPU=0 LOAD_CPU=1   proxy (and its comparer thread) on one core, the rest on another
+#   SLOW_DELAY_MS=10               delay of the slow candidate
+#   TARGETS=all                    comma list of target ids (see TARGET_TABLE)
+#   BASE_PORT=18200 RESULTS_DIR=bench/results
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+NODE="$ROOT/node_modules/.bin/node"
+
+DURATION=${DURATION:-10}
+WARMUP=${WARMUP:-3}
+CONNECTIONS=${CONNECTIONS:-50}
+PACED_CONNECTIONS=${PACED_CONNECTIONS:-20}
+PACE_MS=${PACE_MS:-10}
+PIN=${PIN:-1}
+PROXY_CPU=${PROXY_CPU:-0}
+LOAD_CPU=${LOAD_CPU:-1}
+SLOW_DELAY_MS=${SLOW_DELAY_MS:-10}
+TARGETS=${TARGETS:-all}
+BASE_PORT=${BASE_PORT:-18200}
+RESULTS_DIR=${RESULTS_DIR:-$ROOT/bench/results}
+
+# id | label | mode | candidate (normal: same answers, differ: other JSON values, slow: SLOW_DELAY_MS, hang: never answers)
+TARGET_TABLE=(
+  "legacy|cutover, legacy mode (baseline)|legacy|normal"
+  "shadow-same|shadow, candidate answers the same|shadow|normal"
+  "shadow-differ|shadow, candidate answers differ (full JSON diff)|shadow|differ"
+  "shadow-slow|shadow, candidate ${SLOW_DELAY_MS} ms slower|shadow|slow"
+  "shadow-hang|shadow, candidate never answers|shadow|hang"
+)
+# id | path | connections | wrk script
+LOAD_TABLE=(
+  "throughput-small|/small|$CONNECTIONS|bench/wrk/report.lua"
+  "throughput-large|/large|$CONNECTIONS|bench/wrk/report.lua"
+  "paced-small|/small|$PACED_CONNECTIONS|bench/wrk/paced.lua"
+)
+
+PORT_LEGACY=$((BASE_PORT + 1)); PORT_NORMAL=$((BASE_PORT + 2)); PORT_SLOW=$((BASE_PORT + 3))
+PORT_HANG=$((BASE_PORT + 4)); PORT_DIFFER=$((BASE_PORT + 5)); PORT_PROXY=$((BASE_PORT + 80)); PORT_ADMIN=$((BASE_PORT + 90))
+
+log() { printf '[shadow-bench] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+selected() { [[ "$1" == all || ",$1," == *",$2,"* ]]; }
+command -v wrk >/dev/null || die "wrk is not installed (apt-get install wrk)"
+
+PIN_PROXY=(); PIN_LOAD=()
+if [[ "$PIN" == 1 ]]; then PIN_PROXY=(taskset -c "$PROXY_CPU"); PIN_LOAD=(taskset -c "$LOAD_CPU"); fi
+
+TMP=$(mktemp -d /tmp/cutover-shadow-bench.XXXXXX)
+PIDS=()
+stop_pid() {
+  local pid=$1 i
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  for i in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL -- "-$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+cleanup() { local p; for p in "${PIDS[@]}"; do stop_pid "$p"; done; rm -rf "$TMP"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+start_bg() { local name=$1; shift; setsid "$@" >"$TMP/$name.log" 2>&1 </dev/null & STARTED_PID=$!; PIDS+=("$STARTED_PID"); }
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+wait_port() { local d=$((SECONDS + 15)); until port_busy "$1"; do ((SECONDS < d)) || die "nothing listens on $1: $(cat "$TMP"/*.log)"; sleep 0.2; done; }
+wait_ok() { local d=$((SECONDS + 20)); until [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$1" || true) == 200 ]]; do ((SECONDS < d)) || return 1; sleep 0.2; done; }
+
+for p in "$PORT_LEGACY" "$PORT_NORMAL" "$PORT_SLOW" "$PORT_HANG" "$PORT_DIFFER" "$PORT_PROXY" "$PORT_ADMIN"; do
+  port_busy "$p" && die "port $p is in use; set BASE_PORT"
+done
+
+start_bg legacy "${PIN_LOAD[@]}" "$NODE" bench/backend.ts --port "$PORT_LEGACY"; wait_ok "http://127.0.0.1:$PORT_LEGACY/small"
+start_bg normal "${PIN_LOAD[@]}" "$NODE" bench/backend.ts --port "$PORT_NORMAL"; wait_ok "http://127.0.0.1:$PORT_NORMAL/small"
+start_bg slow "${PIN_LOAD[@]}" "$NODE" bench/backend.ts --port "$PORT_SLOW" --delay-ms "$SLOW_DELAY_MS"; wait_ok "http://127.0.0.1:$PORT_SLOW/small"
+start_bg hang "${PIN_LOAD[@]}" "$NODE" bench/backend.ts --port "$PORT_HANG" --hang; wait_port "$PORT_HANG"
+start_bg differ "${PIN_LOAD[@]}" "$NODE" bench/differing-backend.ts --port "$PORT_DIFFER" --legacy "http://127.0.0.1:$PORT_LEGACY"; wait_ok "http://127.0.0.1:$PORT_DIFFER/small"
+declare -A CAND_PORT=([normal]=$PORT_NORMAL [slow]=$PORT_SLOW [hang]=$PORT_HANG [differ]=$PORT_DIFFER)
+
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+mkdir -p "$RESULTS_DIR"
+ROWS="$TMP/rows.jsonl"; : >"$ROWS"
+WRK_TIMEOUT=$((DURATION > 5 ? DURATION : 5))
+
+for row in "${TARGET_TABLE[@]}"; do
+  IFS='|' read -r id label mode cand <<<"$row"
+  selected "$TARGETS" "$id" || continue
+  data_dir="$TMP/data-$id"; mkdir -p "$data_dir"
+  text=$(<bench/configs/shadow.yaml)
+  text=${text//'${LISTEN}'/"127.0.0.1:$PORT_PROXY"}; text=${text//'${ADMIN}'/"127.0.0.1:$PORT_ADMIN"}
+  text=${text//'${DATA_DIR}'/"$data_dir"}; text=${text//'${LEGACY_URL}'/"http://127.0.0.1:$PORT_LEGACY"}
+  text=${text//'${CANDIDATE_URL}'/"http://127.0.0.1:${CAND_PORT[$cand]}"}; text=${text//'${MODE}'/"$mode"}
+  printf '%s\n' "$text" >"$TMP/$id.yaml"
+  log "target $id: starting"
+  start_bg "cutover-$id" "${PIN_PROXY[@]}" "$NODE" src/cli/main.ts run -c "$TMP/$id.yaml"
+  pid=$STARTED_PID
+  wait_ok "http://127.0.0.1:$PORT_PROXY/small" || die "cutover ($id) did not start: $(tail -c 2000 "$TMP/cutover-$id.log")"
+  for load in "${LOAD_TABLE[@]}"; do
+    IFS='|' read -r load_id path conns script <<<"$load"
+    url="http://127.0.0.1:$PORT_PROXY$path"
+    ((WARMUP > 0)) && { PACE_MS=$PACE_MS "${PIN_LOAD[@]}" wrk -t1 -c"$conns" -d"${WARMUP}s" --timeout "${WRK_TIMEOUT}s" -s "$script" "$url" >/dev/null 2>&1 || true; }
+    out=$(PACE_MS=$PACE_MS "${PIN_LOAD[@]}" timeout $((DURATION + 15)) wrk -t1 -c"$conns" -d"${DURATION}s" --timeout "${WRK_TIMEOUT}s" -s "$script" "$url" 2>&1 || true)
+    wrkjson=$(printf '%s\n' "$out" | sed -n 's/^WRKJSON //p' | tail -n1)
+    [[ -n "$wrkjson" ]] || { log "wrk failed: $out"; continue; }
+    printf '{"target":"%s","label":"%s","load":"%s","path":"%s","connections":%s,"wrk":%s}\n' "$id" "$label" "$load_id" "$path" "$conns" "$wrkjson" >>"$ROWS"
+    log "  $load_id: $(printf '%s' "$wrkjson" | sed -E 's/.*"rps":([0-9.]+).*"p50":([0-9]+).*"p99":([0-9]+).*/\1 rps, p50 \2 us, p99 \3 us/')"
+  done
+  # What the comparer actually did during the run (compared vs skipped), so a
+  # fast shadow number cannot hide "nothing was compared".
+  sleep 1.5
+  comp=$(curl -s --max-time 10 "http://127.0.0.1:$PORT_ADMIN/api/v1/diffs?flush=1" || echo '{}')
+  printf '{"target":"%s","comparison":%s}\n' "$id" "$comp" >>"$ROWS"
+  stop_pid "$pid"
+  sleep 1
+done
+
+OUT="$RESULTS_DIR/shadow-$STAMP.json"
+"$NODE" - "$ROWS" "$OUT" <<'JS'
+const fs = require('node:fs');
+const [rowsFile, out] = process.argv.slice(2);
+const rows = fs.readFileSync(rowsFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+const runs = rows.filter((r) => r.wrk);
+const comparisons = {};
+for (const r of rows.filter((r) => r.comparison)) {
+  const t = { compared: 0, mismatchGroups: (r.comparison.groups ?? []).length, skipped: {} };
+  for (const e of r.comparison.endpoints ?? []) {
+    t.compared += e.compared;
+    for (const [k, v] of Object.entries(e.skipped)) t.skipped[k] = (t.skipped[k] ?? 0) + v;
+  }
+  comparisons[r.target] = t;
+}
+const base = (load) => runs.find((r) => r.target === 'legacy' && r.load === load);
+const lines = ['| target | load | conns | req/s | vs legacy | p50 µs | p99 µs | p99 vs legacy | errors |', '|---|---|---:|---:|---:|---:|---:|---:|---:|'];
+for (const r of runs) {
+  const b = base(r.load);
+  const w = r.wrk, e = w.errors;
+  const errs = e.connect + e.read + e.write + e.status + e.timeout;
+  const ratio = b ? (w.rps / b.wrk.rps).toFixed(2) + 'x' : '-';
+  const p99 = b ? ((100 * (w.latency_us.p99 - b.wrk.latency_us.p99)) / b.wrk.latency_us.p99).toFixed(1) + '%' : '-';
+  lines.push(`| ${r.target} | ${r.load} | ${r.connections} | ${w.rps.toFixed(0)} | ${ratio} | ${w.latency_us.p50} | ${w.latency_us.p99} | ${p99} | ${errs} |`);
+}
+lines.push('', '| target | compared | mismatch groups | skipped |', '|---|---:|---:|---|');
+for (const [t, c] of Object.entries(comparisons)) lines.push(`| ${t} | ${c.compared} | ${c.mismatchGroups} | ${Object.entries(c.skipped).map(([k, v]) => `${k} ${v}`).join(', ') || '-'} |`);
+fs.writeFileSync(out, JSON.stringify({ rows }, null, 2));
+console.log(lines.join('\n'));
+JS
+log "results written to ${OUT#"$ROOT"/}"
