@@ -192,12 +192,14 @@ interface Group {
   lastSeen: number;
 }
 
+const seenCount = (h: Harness): number => h.comparison.totals().reduce((n, t) => n + t.compared + Object.values(t.skipped).reduce((a, b) => a + b, 0), 0);
+
 /** Waits until every request sent has been compared or skipped, then until results are written. */
 async function settle(h: Harness, expected: number, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     await h.comparison.flush();
-    const seen = h.comparison.totals().reduce((n, t) => n + t.compared + Object.values(t.skipped).reduce((a, b) => a + b, 0), 0);
+    const seen = seenCount(h);
     if (seen >= expected) return;
     if (Date.now() > deadline) assert.fail(`only ${seen} of ${expected} requests were compared or skipped: ${JSON.stringify(h.comparison.totals())}`);
     await new Promise((r) => setTimeout(r, 50));
@@ -282,6 +284,7 @@ describe('shadow comparison', { timeout: 120_000 }, () => {
       for (const p of ['/products $.generated_at', '/products $.request_id', '/products headers.x-backend-instance', '/same $.generated_at']) {
         assert.ok(noisePaths.has(p), `learned ${p} as noise (have ${[...noisePaths].join(', ')})`);
       }
+      assert.match(await cli(h, 'noise', 'api'), /\/products\s+\$\.generated_at\s+value\s+\d+\/\d+\s+\d+\/\d+\s+learned/);
 
       // Triage: accepting the price change silences it in later comparisons.
       const price = diffs.body.groups.find((g) => g.path === '$.data[*].price')!;
@@ -313,6 +316,20 @@ describe('shadow comparison', { timeout: 120_000 }, () => {
         afterRestart.body.groups.map((g) => [g.id, g.count, g.compared, g.status]),
         beforeRestart.body.groups.map((g) => [g.id, g.count, g.compared, g.status]),
       );
+
+      // Rejecting a learned noise path makes its differences count again.
+      const badReject = await api<{ error: { message: string } }>(h, 'POST', '/api/v1/noise/reject', { route: 'api', path: '$.generated_at' });
+      assert.equal(badReject.status, 400);
+      assert.match(badReject.body.error.message, /endpoint/);
+      const rejected = await api<{ noise: Array<{ status: string }> }>(h, 'POST', '/api/v1/noise/reject', { route: 'api', endpoint: '/same', path: '$.generated_at' });
+      assert.equal(rejected.status, 200);
+      assert.deepEqual(rejected.body.noise.map((n) => n.status), ['rejected']);
+      const sameBefore = structuredClone(totalsOf(h, '/same'));
+      await Promise.all(Array.from({ length: 5 }, () => get(h, '/same')));
+      await settle(h, seenCount(h) + 5);
+      assert.equal(totalsOf(h, '/same').mismatch, sameBefore.mismatch + 5);
+      const withRejected = await api<{ groups: Group[] }>(h, 'GET', '/api/v1/diffs?route=api&status=open');
+      assert.ok(describeGroups(withRejected.body.groups).includes('GET /same $.generated_at value'));
     } finally {
       await h.runtime.close();
       await Promise.all([legacy.close(), replica.close(), candidate.close()]);
@@ -355,6 +372,8 @@ describe('shadow comparison', { timeout: 120_000 }, () => {
       }
       assert.match(text, /Bearer redacted:hmac:[0-9a-f]{16}/, 'the auth scheme is kept, the credential hashed');
       assert.match(text, /alice/, 'unredacted fields are kept');
+      const viaCli = JSON.parse(await cli(h, 'diffs', 'samples', owner.id)) as { samples: unknown[] };
+      assert.deepEqual(viaCli.samples, samples.body.samples, 'cutover diffs samples prints the same samples');
       assert.ok((await h.runtime.store.getMeta('redaction-key'))!.length >= 32, 'a per-installation key is kept in the store');
       const badLimit = await api<{ error: { message: string; hint: string } }>(h, 'GET', `/api/v1/diffs/${owner.id}/samples?limit=zero`);
       assert.equal(badLimit.status, 400);
