@@ -183,7 +183,7 @@ class JsonWalker {
     const before = sink.items.length;
     const truncatedBefore = sink.truncated;
     // Only elements that differ by position can take part in a reordering,
-    // so the (costly) canonical forms are computed for those alone.
+    // so only those are hashed and paired.
     const differing: number[] = [];
     const steps = this.steps;
     let visited = 0;
@@ -249,27 +249,12 @@ class JsonWalker {
     }
   }
 
-  /** Multiset comparison: canonical forms first, then a bounded search for near-equal leftovers (tolerances). */
+  /** Multiset comparison: equal elements pair up, then a bounded search pairs near-equal leftovers (tolerances). */
   unorderedArray(a: unknown[], b: unknown[], state: State): void {
     if (a.length === b.length && this.equalPositionally(a, b, state)) return;
-    // Equal elements pair first occurrence with first occurrence, so what is
-    // left over is reported at the positions a reader expects.
-    const pool = new Map<string, { indexes: number[]; next: number }>();
-    for (let j = 0; j < b.length; j++) {
-      const key = this.canonical(b[j], stepPath(state, j));
-      const entry = pool.get(key);
-      if (entry === undefined) pool.set(key, { indexes: [j], next: 0 });
-      else entry.indexes.push(j);
-    }
-    const leftA: number[] = [];
-    for (let i = 0; i < a.length; i++) {
-      const entry = pool.get(this.canonical(a[i], stepPath(state, i)));
-      if (entry !== undefined && entry.next < entry.indexes.length) entry.next++;
-      else leftA.push(i);
-    }
-    let leftB: number[] = [];
-    for (const entry of pool.values()) for (let n = entry.next; n < entry.indexes.length; n++) leftB.push(entry.indexes[n]!);
-    leftB.sort((x, y) => x - y);
+    const paired = this.pairEqualElements(a, b, state, range(a.length), range(b.length));
+    const leftA = paired.leftA;
+    let leftB = paired.leftB;
     if (leftA.length === 0 && leftB.length === 0) return;
     if (leftA.length * leftB.length <= MAX_LEFTOVER_PAIRS) {
       const unmatchedA: number[] = [];
@@ -282,6 +267,44 @@ class JsonWalker {
     } else {
       this.reportLeftovers(a, b, state, leftA, leftB);
     }
+  }
+
+  /**
+   * Pairs each listed element of `a` with the first unpaired element of `b`
+   * equal to it under the rules. Elements are bucketed by a structural hash
+   * (no strings are built) and each candidate pair is confirmed with a full
+   * comparison, so a hash collision costs time, never correctness.
+   */
+  pairEqualElements(a: unknown[], b: unknown[], state: State, aIndexes: readonly number[], bIndexes: readonly number[]): { leftA: number[]; leftB: number[] } {
+    const buckets = new Map<number, { indexes: number[]; start: number }>();
+    for (const j of bIndexes) {
+      const h = this.hash(b[j], stepPath(state, j));
+      const bucket = buckets.get(h);
+      if (bucket === undefined) buckets.set(h, { indexes: [j], start: 0 });
+      else bucket.indexes.push(j);
+    }
+    const used = new Uint8Array(b.length);
+    const leftA: number[] = [];
+    for (const i of aIndexes) {
+      const child = stepPath(state, i);
+      const bucket = buckets.get(this.hash(a[i], child));
+      let found = -1;
+      if (bucket !== undefined) {
+        while (bucket.start < bucket.indexes.length && used[bucket.indexes[bucket.start]!] === 1) bucket.start++;
+        for (let n = bucket.start; n < bucket.indexes.length; n++) {
+          const j = bucket.indexes[n]!;
+          if (used[j] === 0 && this.equal(a[i], b[j], child)) {
+            found = j;
+            break;
+          }
+        }
+      }
+      if (found < 0) leftA.push(i);
+      else used[found] = 1;
+    }
+    const leftB: number[] = [];
+    for (const j of bIndexes) if (used[j] === 0) leftB.push(j);
+    return { leftA, leftB };
   }
 
   equalPositionally(a: unknown[], b: unknown[], state: State): boolean {
@@ -368,57 +391,82 @@ class JsonWalker {
 
   /** Whether b holds a's elements at `positions` in another order (other positions are equal). */
   isPermutation(a: unknown[], b: unknown[], state: State, positions: readonly number[]): boolean {
-    const counts = new Map<string, number>();
-    for (const i of positions) {
-      const key = this.canonical(a[i], stepPath(state, i));
-      counts.set(key, (counts.get(key) ?? 0) + 1);
-    }
-    for (const j of positions) {
-      const key = this.canonical(b[j], stepPath(state, j));
-      const n = counts.get(key);
-      if (n === undefined || n === 0) return false;
-      counts.set(key, n - 1);
-    }
-    return true;
+    const { leftA, leftB } = this.pairEqualElements(a, b, state, positions, positions);
+    return leftA.length === 0 && leftB.length === 0;
   }
 
   /**
-   * A string equal for values the rules call equal, except numeric tolerance
-   * (which is not transitive; leftovers get a tolerant pairwise search).
+   * A 32-bit structural hash, equal for values the rules call equal except
+   * under numeric tolerance (not transitive; the tolerant leftover search
+   * covers it): ignored nodes, case, instants and unordered arrays are
+   * folded in, and object members combine without regard to order.
    */
-  canonical(value: unknown, state: State): string {
+  hash(value: unknown, state: State): number {
     const info = state.info;
-    if (info.ignore) return '~';
+    if (info.ignore) return 0x2545f491;
     const type = jsonType(value);
     if (type !== 'array' && type !== 'object') {
       if (info.timestampTolerance !== undefined || this.rules.timestampAuto) {
         const instant = info.timestampTolerance !== undefined ? parseTimestamp(value) : typeof value === 'string' ? parseIso8601(value) : undefined;
-        if (instant !== undefined) return `t${instant}`;
+        if (instant !== undefined) return mix(this.hashNumber(instant), 0x5bd1e995);
       }
       switch (type) {
         case 'number':
-          return `n${String(value)}`;
+          return typeof value === 'bigint' ? mix(hashString(value.toString()), 0x1b873593) : this.hashNumber(value as number);
         case 'string':
-          return JSON.stringify(info.caseInsensitive ? (value as string).toLowerCase() : value);
+          return hashString(info.caseInsensitive ? (value as string).toLowerCase() : (value as string));
+        case 'boolean':
+          return value ? 0x3c6ef372 : 0x6a09e667;
         default:
-          return String(value);
+          return 0x510e527f;
       }
     }
     if (type === 'array') {
       const arr = value as unknown[];
-      const parts = arr.map((el, i) => this.canonical(el, stepPath(state, i)));
-      if (info.unordered || info.keyedBy !== undefined) parts.sort();
-      return `[${parts.join(',')}]`;
+      const orderless = info.unordered || info.keyedBy !== undefined;
+      let h = 0x9b05688c ^ arr.length;
+      for (let i = 0; i < arr.length; i++) {
+        const child = this.hash(arr[i], stepPath(state, i));
+        h = orderless ? (h + mix(child, 0x85ebca6b)) | 0 : mix(h, child);
+      }
+      return h;
     }
     const obj = value as JsonObject;
-    const parts: string[] = [];
-    for (const key of Object.keys(obj).sort()) {
+    let h = 0x1f83d9ab;
+    for (const key in obj) {
       const child = stepPath(state, key);
       if (child.info.ignore) continue;
-      parts.push(`${JSON.stringify(key)}:${this.canonical(obj[key], child)}`);
+      h = (h + mix(hashString(key), this.hash(obj[key], child))) | 0;
     }
-    return `{${parts.join(',')}}`;
+    return h;
   }
+
+  readonly #float = new Float64Array(1);
+  readonly #floatWords = new Int32Array(this.#float.buffer);
+
+  hashNumber(n: number): number {
+    this.#float[0] = n === 0 ? 0 : n; // -0 === 0
+    return mix(this.#floatWords[0]!, this.#floatWords[1]!);
+  }
+}
+
+function range(n: number): number[] {
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) out[i] = i;
+  return out;
+}
+
+function mix(h: number, v: number): number {
+  let x = Math.imul(h ^ v, 0x9e3779b1);
+  x ^= x >>> 15;
+  x = Math.imul(x, 0x85ebca77);
+  return x ^ (x >>> 13);
+}
+
+function hashString(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h;
 }
 
 /** Marks "no value on this side" (distinct from JSON null). */
