@@ -36,7 +36,7 @@ export const PRODUCTS: readonly Product[] = [
   // 2.50 net is 3.025 gross: exactly on a half cent, where rounding methods disagree.
   { id: 3, name: 'Oat milk 1l', netCents: 250, tags: ['milk', 'vegan', 'dairy-free'], stock: 120, updatedAt: new Date(base + 7_200_000) },
   { id: 4, name: 'Ceramic cup', netCents: 725, tags: ['cups', 'ceramic'], stock: 64, updatedAt: new Date(base + 10_800_000) },
-  { id: 5, name: 'Milk frother', netCents: 2_450, tags: ['machines', 'milk'], stock: 0, updatedAt: new Date(base + 14_400_000) },
+  { id: 5, name: 'Milk frother', netCents: 2_490, tags: ['machines', 'milk'], stock: 0, updatedAt: new Date(base + 14_400_000) },
 ];
 
 export function findProduct(id: number): Product | undefined {

@@ -109,10 +109,11 @@ async function whatToTry(ports: DemoPorts, base: number): Promise<string> {
     '',
     'Routes (examples/demo/cutover.yaml):',
     '  products  /api/products/*  shadow      served by legacy, mirrored to the rewrite and compared',
-    '  orders    /api/orders      canary 10%  sticky on the x-user-id header (no header: by client IP)',
+    '  orders    /api/orders      canary 10%  sticky on the x-user-id header (no header: by client IP); reads compared',
     '  health    /api/health      candidate   served by the rewrite',
     '  default   everything else  legacy      e.g. the event stream /api/events',
-    'Every answer carries x-demo-backend: legacy | rewrite.',
+    'Every answer carries x-demo-backend: legacy | rewrite. The rewrite has one real bug (a price',
+    'rounding) and a missing field, next to differences the rules in cutover.yaml accept.',
     '',
     'Try:',
     `  curl -i ${proxy}/api/products/3`,
@@ -123,7 +124,14 @@ async function whatToTry(ports: DemoPorts, base: number): Promise<string> {
     '',
     `  ${cli} status`,
   ];
-  if (hasCommand('diffs')) lines.push('  # what differed between legacy and rewrite on the shadowed products', `  ${cli} diffs`);
+  if (hasCommand('diffs')) {
+    lines.push(
+      '  # after some traffic: what differed between legacy and the rewrite (products, and order reads),',
+      '  # then one group in full (id from the first column)',
+      `  ${cli} diffs`,
+      `  ${cli} diffs samples GROUP`,
+    );
+  }
   lines.push(
     '',
     '  # half of the users on the rewrite (the 10% already there stay there)',
