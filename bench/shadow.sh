@@ -20,6 +20,10 @@
 #   PIN=1 PROXY_CPU=0 LOAD_CPU=1   proxy (and its comparer thread) on one core, the rest on another
 #   SLOW_DELAY_MS=10               delay of the slow candidate
 #   TARGETS=all                    comma list of target ids (see TARGET_TABLE)
+#   REPEAT=1                       run the whole target list this many times, interleaved
+#                                  (A B C A B C ...); the report shows medians, so a
+#                                  burst of load from something else on the machine
+#                                  hits every target alike
 #   BASE_PORT=18200 RESULTS_DIR=bench/results
 set -euo pipefail
 
@@ -39,6 +43,7 @@ SLOW_DELAY_MS=${SLOW_DELAY_MS:-10}
 TARGETS=${TARGETS:-all}
 BASE_PORT=${BASE_PORT:-18200}
 RESULTS_DIR=${RESULTS_DIR:-$ROOT/bench/results}
+REPEAT=${REPEAT:-1}
 
 # id | label | mode | candidate (normal: same answers, differ: other JSON values, slow: SLOW_DELAY_MS, hang: never answers)
 TARGET_TABLE=(
@@ -101,9 +106,11 @@ mkdir -p "$RESULTS_DIR"
 ROWS="$TMP/rows.jsonl"; : >"$ROWS"
 WRK_TIMEOUT=$((DURATION > 5 ? DURATION : 5))
 
+for round in $(seq 1 "$REPEAT"); do
 for row in "${TARGET_TABLE[@]}"; do
   IFS='|' read -r id label mode cand <<<"$row"
   selected "$TARGETS" "$id" || continue
+  log "round $round/$REPEAT"
   data_dir="$TMP/data-$id"; mkdir -p "$data_dir"
   text=$(<bench/configs/shadow.yaml)
   text=${text//'${LISTEN}'/"127.0.0.1:$PORT_PROXY"}; text=${text//'${ADMIN}'/"127.0.0.1:$PORT_ADMIN"}
@@ -121,16 +128,17 @@ for row in "${TARGET_TABLE[@]}"; do
     out=$(PACE_MS=$PACE_MS "${PIN_LOAD[@]}" timeout $((DURATION + 15)) wrk -t1 -c"$conns" -d"${DURATION}s" --timeout "${WRK_TIMEOUT}s" -s "$script" "$url" 2>&1 || true)
     wrkjson=$(printf '%s\n' "$out" | sed -n 's/^WRKJSON //p' | tail -n1)
     [[ -n "$wrkjson" ]] || { log "wrk failed: $out"; continue; }
-    printf '{"target":"%s","label":"%s","load":"%s","path":"%s","connections":%s,"wrk":%s}\n' "$id" "$label" "$load_id" "$path" "$conns" "$wrkjson" >>"$ROWS"
+    printf '{"round":%s,"target":"%s","label":"%s","load":"%s","path":"%s","connections":%s,"wrk":%s}\n' "$round" "$id" "$label" "$load_id" "$path" "$conns" "$wrkjson" >>"$ROWS"
     log "  $load_id: $(printf '%s' "$wrkjson" | sed -E 's/.*"rps":([0-9.]+).*"p50":([0-9]+).*"p99":([0-9]+).*/\1 rps, p50 \2 us, p99 \3 us/')"
   done
   # What the comparer actually did during the run (compared vs skipped), so a
   # fast shadow number cannot hide "nothing was compared".
   sleep 1.5
   comp=$(curl -s --max-time 10 "http://127.0.0.1:$PORT_ADMIN/api/v1/diffs?flush=1" || echo '{}')
-  printf '{"target":"%s","comparison":%s}\n' "$id" "$comp" >>"$ROWS"
+  printf '{"round":%s,"target":"%s","comparison":%s}\n' "$round" "$id" "$comp" >>"$ROWS"
   stop_pid "$pid"
   sleep 1
+done
 done
 
 OUT="$RESULTS_DIR/shadow-$STAMP.json"
@@ -138,27 +146,34 @@ OUT="$RESULTS_DIR/shadow-$STAMP.json"
 const fs = require('node:fs');
 const [rowsFile, out] = process.argv.slice(2);
 const rows = fs.readFileSync(rowsFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
-const runs = rows.filter((r) => r.wrk);
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+// One cell per (target, load): medians over rounds.
+const cells = new Map();
+for (const r of rows.filter((r) => r.wrk)) {
+  const k = `${r.target}|${r.load}`;
+  if (!cells.has(k)) cells.set(k, { target: r.target, load: r.load, connections: r.connections, rps: [], p50: [], p99: [], errors: 0 });
+  const c = cells.get(k), w = r.wrk, e = w.errors;
+  c.rps.push(w.rps); c.p50.push(w.latency_us.p50); c.p99.push(w.latency_us.p99);
+  c.errors += e.connect + e.read + e.write + e.status + e.timeout;
+}
 const comparisons = {};
 for (const r of rows.filter((r) => r.comparison)) {
-  const t = { compared: 0, mismatchGroups: (r.comparison.groups ?? []).length, skipped: {} };
+  const t = (comparisons[r.target] ??= { compared: 0, mismatchGroups: 0, skipped: {} });
+  t.mismatchGroups = Math.max(t.mismatchGroups, (r.comparison.groups ?? []).length);
   for (const e of r.comparison.endpoints ?? []) {
     t.compared += e.compared;
     for (const [k, v] of Object.entries(e.skipped)) t.skipped[k] = (t.skipped[k] ?? 0) + v;
   }
-  comparisons[r.target] = t;
 }
-const base = (load) => runs.find((r) => r.target === 'legacy' && r.load === load);
-const lines = ['| target | load | conns | req/s | vs legacy | p50 µs | p99 µs | p99 vs legacy | errors |', '|---|---|---:|---:|---:|---:|---:|---:|---:|'];
-for (const r of runs) {
-  const b = base(r.load);
-  const w = r.wrk, e = w.errors;
-  const errs = e.connect + e.read + e.write + e.status + e.timeout;
-  const ratio = b ? (w.rps / b.wrk.rps).toFixed(2) + 'x' : '-';
-  const p99 = b ? ((100 * (w.latency_us.p99 - b.wrk.latency_us.p99)) / b.wrk.latency_us.p99).toFixed(1) + '%' : '-';
-  lines.push(`| ${r.target} | ${r.load} | ${r.connections} | ${w.rps.toFixed(0)} | ${ratio} | ${w.latency_us.p50} | ${w.latency_us.p99} | ${p99} | ${errs} |`);
+const lines = ['| target | load | conns | runs | req/s (median) | vs legacy | p50 µs | p99 µs (median) | p99 vs legacy | p99 per run | errors |', '|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|'];
+for (const c of cells.values()) {
+  const b = cells.get(`legacy|${c.load}`);
+  const rps = median(c.rps), p99 = median(c.p99);
+  const ratio = b ? (rps / median(b.rps)).toFixed(2) + 'x' : '-';
+  const dp99 = b ? ((100 * (p99 - median(b.p99))) / median(b.p99)).toFixed(1) + '%' : '-';
+  lines.push(`| ${c.target} | ${c.load} | ${c.connections} | ${c.rps.length} | ${rps.toFixed(0)} | ${ratio} | ${median(c.p50)} | ${p99} | ${dp99} | ${c.p99.join(', ')} | ${c.errors} |`);
 }
-lines.push('', '| target | compared | mismatch groups | skipped |', '|---|---:|---:|---|');
+lines.push('', '| target | compared (all rounds) | mismatch groups | skipped (all rounds) |', '|---|---:|---:|---|');
 for (const [t, c] of Object.entries(comparisons)) lines.push(`| ${t} | ${c.compared} | ${c.mismatchGroups} | ${Object.entries(c.skipped).map(([k, v]) => `${k} ${v}`).join(', ') || '-'} |`);
 fs.writeFileSync(out, JSON.stringify({ rows }, null, 2));
 console.log(lines.join('\n'));

@@ -103,7 +103,7 @@ export interface LearnedNoiseReport {
 
 export type ToComparer =
   | { type: 'settings'; settings: ComparerSettings }
-  | { type: 'pair'; pair: PackedPair }
+  | { type: 'pairs'; pairs: PackedPair[] }
   | { type: 'silences'; rules: SilenceRule[] }
   | { type: 'noise-decisions'; decisions: NoiseDecision[] }
   | { type: 'restore-noise'; models: Record<string, NoiseModelSnapshot> }

@@ -63,12 +63,14 @@ setInterval(() => {
 port.on('message', (msg: ToComparer) => {
   try {
     switch (msg.type) {
-      case 'pair':
-        ids.push(msg.pair.id);
-        try {
-          outcomes.push(...comparer.compare(msg.pair, Date.now()));
-        } catch (err) {
-          send({ type: 'error', id: msg.pair.id, message: (err as Error).stack ?? String(err) });
+      case 'pairs':
+        for (const pair of msg.pairs) {
+          ids.push(pair.id);
+          try {
+            outcomes.push(...comparer.compare(pair, Date.now()));
+          } catch (err) {
+            send({ type: 'error', id: pair.id, message: (err as Error).stack ?? String(err) });
+          }
         }
         flushSoon();
         break;
