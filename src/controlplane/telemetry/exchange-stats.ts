@@ -16,6 +16,7 @@ import type { ExchangeEvent, FailureCause } from '../../dataplane/events.ts';
 import {
   createLatencySketch,
   deserializeSketch,
+  mergeSerializedSketch,
   mergeSketch,
   recordLatency,
   serializeSketch,
@@ -164,6 +165,23 @@ export function deserializeExchangeStats(data: unknown): ExchangeStats {
     ttfb: deserializeSketch(d.ttfb as SerializedSketch),
     total: deserializeSketch(d.total as SerializedSketch),
   };
+}
+
+/** Adds a bucket in its serialized form (as validated by deserializeExchangeStats) into live stats. */
+export function mergeSerializedExchangeStats(into: ExchangeStats, from: SerializedExchangeStats): void {
+  into.requests += from.requests;
+  STATUS_CLASSES.forEach((c, i) => {
+    into.responses[i]! += from.responses[c];
+  });
+  FAILURE_CAUSES.forEach((c, i) => {
+    into.failures[i]! += from.failures[c];
+  });
+  into.clientAborted += from.clientAborted;
+  into.fallbacks += from.fallbacks;
+  into.requestBytes += from.requestBytes;
+  into.responseBytes += from.responseBytes;
+  mergeSerializedSketch(into.ttfb, from.ttfb);
+  mergeSerializedSketch(into.total, from.total);
 }
 
 /** A window's numbers for one series, as the API and gates see them. */

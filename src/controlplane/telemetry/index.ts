@@ -275,6 +275,7 @@ export async function createTelemetry(context: FeatureContext, options: Telemetr
     if (buckets.rows.length > 0) {
       try {
         await context.store.putTelemetryBuckets(buckets.rows);
+        buckets.written(minuteOf(clock.now()));
       } catch (err) {
         buckets.failed();
         warnStore(err, 'telemetry buckets');

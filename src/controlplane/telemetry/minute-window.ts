@@ -7,6 +7,12 @@
  * Minutes are written to the store whole (the store replaces a bucket with
  * the same key), so a minute that changes after it was written (a late event,
  * or a restart that reloaded it) is marked dirty and written again in full.
+ *
+ * A finished minute that is safely in the store is kept in its serialized
+ * form: dense sketch bins cost several kilobytes per series and minute, the
+ * sparse form a few hundred bytes, and an hour of a catch-all route at its
+ * endpoint cap is tens of thousands of series-minutes. Queries merge straight
+ * from that form; a late event turns the series back into live stats.
  */
 import type { BackendName } from '../../config/schema.ts';
 import type { Role } from '../../dataplane/events.ts';
@@ -15,8 +21,10 @@ import {
   createExchangeStats,
   deserializeExchangeStats,
   mergeExchangeStats,
+  mergeSerializedExchangeStats,
   serializeExchangeStats,
   type ExchangeStats,
+  type SerializedExchangeStats,
 } from './exchange-stats.ts';
 
 export const MINUTE = 60_000;
@@ -37,8 +45,15 @@ interface SeriesEntry {
   stats: ExchangeStats;
 }
 
+/** Exactly one of `stats` (live) and `compact` (serialized, already in the store) is set. */
+interface StoredEntry {
+  key: SeriesKey;
+  stats: ExchangeStats | undefined;
+  compact: SerializedExchangeStats | undefined;
+}
+
 interface MinuteBucket {
-  series: Map<string, SeriesEntry>;
+  series: Map<string, StoredEntry>;
   dirty: boolean;
 }
 
@@ -65,8 +80,12 @@ export interface MinuteWindow {
   load(rows: TelemetryBucketRow[], accept: (key: SeriesKey) => SeriesKey | undefined): number;
   /** Merged stats per series over the selected minutes. */
   collect(selection: WindowSelection): Map<string, SeriesEntry>;
-  /** Dirty minutes before `beforeMinute` (all when undefined) as store rows. Call `failed` if the write fails. */
-  pending(beforeMinute: number | undefined): { rows: TelemetryBucketRow[]; failed(): void };
+  /**
+   * Dirty minutes before `beforeMinute` (all when undefined) as store rows.
+   * Call `written` once the store has them (finished minutes are then
+   * compacted), or `failed` to have them offered again.
+   */
+  pending(beforeMinute: number | undefined): { rows: TelemetryBucketRow[]; written(currentMinute: number): void; failed(): void };
   /** Moves minutes before `beforeMinute` into the running total; dirty ones stay unless `force`. */
   evict(beforeMinute: number, force: boolean): number;
   /** Oldest and newest minute held, for the API's `from`/`to`. */
@@ -84,6 +103,31 @@ export function createMinuteWindow(): MinuteWindow {
   const buckets = new Map<number, MinuteBucket>();
   const archive = new Map<string, SeriesEntry>();
   let epoch = 0;
+
+  /** The live stats of an entry, thawing a compacted one. */
+  const live = (e: StoredEntry): ExchangeStats => {
+    if (e.stats === undefined) {
+      const stats = createExchangeStats();
+      if (e.compact !== undefined) mergeSerializedExchangeStats(stats, e.compact);
+      e.stats = stats;
+      e.compact = undefined;
+    }
+    return e.stats;
+  };
+
+  const addTo = (into: ExchangeStats, e: { stats: ExchangeStats | undefined; compact?: SerializedExchangeStats }): void => {
+    if (e.stats !== undefined) mergeExchangeStats(into, e.stats);
+    else if (e.compact !== undefined) mergeSerializedExchangeStats(into, e.compact);
+  };
+
+  const storedIn = (map: Map<string, StoredEntry>, id: string, key: SeriesKey): StoredEntry => {
+    let e = map.get(id);
+    if (e === undefined) {
+      e = { key, stats: createExchangeStats(), compact: undefined };
+      map.set(id, e);
+    }
+    return e;
+  };
 
   const bucketFor = (minute: number): MinuteBucket => {
     let b = buckets.get(minute);
@@ -103,8 +147,8 @@ export function createMinuteWindow(): MinuteWindow {
     return e;
   };
 
-  const mergeInto = (out: Map<string, SeriesEntry>, id: string, from: SeriesEntry) => {
-    mergeExchangeStats(entryIn(out, id, from.key).stats, from.stats);
+  const mergeInto = (out: Map<string, SeriesEntry>, id: string, from: SeriesEntry | StoredEntry) => {
+    addTo(entryIn(out, id, from.key).stats, from);
   };
 
   const selected = (sel: WindowSelection, key: SeriesKey) =>
@@ -119,7 +163,7 @@ export function createMinuteWindow(): MinuteWindow {
     statsFor(minute, id, key) {
       const b = bucketFor(minute);
       b.dirty = true;
-      return entryIn(b.series, id, key).stats;
+      return live(storedIn(b.series, id, key));
     },
     load(rows, accept) {
       let bad = 0;
@@ -129,19 +173,24 @@ export function createMinuteWindow(): MinuteWindow {
           bad++;
           continue;
         }
-        let stats: ExchangeStats;
+        let compact: SerializedExchangeStats;
         try {
-          stats = deserializeExchangeStats(row.data);
+          // Normalised through the live form, so what is kept compact is exactly what this version writes.
+          compact = serializeExchangeStats(deserializeExchangeStats(row.data));
         } catch {
           bad++;
           continue;
         }
-        const b = buckets.get(row.minute);
-        // Events already in memory for this minute are not in the store yet: the merged minute must be written again.
-        const wasLive = b !== undefined && b.series.size > 0;
+        const id = seriesId(key.route, key.endpoint, key.backend, key.role);
         const target = bucketFor(row.minute);
-        mergeInto(target.series, seriesId(key.route, key.endpoint, key.backend, key.role), { key, stats });
-        if (wasLive) target.dirty = true;
+        const existing = target.series.get(id);
+        if (existing === undefined && !target.dirty) {
+          target.series.set(id, { key, stats: undefined, compact });
+          continue;
+        }
+        // Events already in memory for this minute are not in the store yet: the merged minute must be written again.
+        mergeSerializedExchangeStats(live(storedIn(target.series, id, key)), compact);
+        target.dirty = true;
       }
       return bad;
     },
@@ -156,21 +205,37 @@ export function createMinuteWindow(): MinuteWindow {
     },
     pending(beforeMinute) {
       const rows: TelemetryBucketRow[] = [];
-      const taken: MinuteBucket[] = [];
+      const taken: Array<{ minute: number; bucket: MinuteBucket; data: Map<StoredEntry, SerializedExchangeStats> }> = [];
       for (const [minute, b] of buckets) {
         if (!b.dirty || (beforeMinute !== undefined && minute >= beforeMinute)) continue;
         b.dirty = false;
-        taken.push(b);
+        const data = new Map<StoredEntry, SerializedExchangeStats>();
         for (const e of b.series.values()) {
-          rows.push({ minute, route: e.key.route, endpoint: e.key.endpoint, backend: e.key.backend, role: e.key.role, data: serializeExchangeStats(e.stats) });
+          const d = e.compact ?? serializeExchangeStats(e.stats!);
+          data.set(e, d);
+          rows.push({ minute, route: e.key.route, endpoint: e.key.endpoint, backend: e.key.backend, role: e.key.role, data: d });
         }
+        taken.push({ minute, bucket: b, data });
       }
       // Hot-path caches holding these minutes must look them up again, which re-marks them dirty.
       if (taken.length > 0) epoch++;
       return {
         rows,
+        written(currentMinute) {
+          let compacted = false;
+          for (const t of taken) {
+            // A minute still open, or changed since it was serialized, stays live.
+            if (t.minute >= currentMinute || t.bucket.dirty) continue;
+            for (const [e, d] of t.data) {
+              e.compact = d;
+              e.stats = undefined;
+            }
+            compacted = true;
+          }
+          if (compacted) epoch++;
+        },
         failed() {
-          for (const b of taken) b.dirty = true;
+          for (const t of taken) t.bucket.dirty = true;
         },
       };
     },

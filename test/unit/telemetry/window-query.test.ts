@@ -147,6 +147,31 @@ describe('minute window persistence bookkeeping', () => {
     assert.equal(w.pending(undefined).rows.length, 1, 'the current minute on close');
   });
 
+  it('answers the same from compacted minutes, and takes late events into them', () => {
+    const w = createMinuteWindow();
+    for (let i = 0; i < 200; i++) {
+      record(w, legacy, NOW - 3 * MINUTE, 1 + (i % 50) * 1.7, i % 40 === 0 ? 502 : 200);
+      record(w, candidate, NOW - 2 * MINUTE, 2 + (i % 30) * 2.3);
+      record(w, candidate, NOW, 3 + (i % 9));
+    }
+    const q = () => JSON.stringify(queryWindow(w, createComparisonCounts(), { windowMs: 10 * MINUTE, now: NOW }));
+    const before = q();
+    const p = w.pending(minuteOf(NOW));
+    assert.equal(p.rows.length, 2);
+    const epoch = w.epoch;
+    p.written(minuteOf(NOW));
+    assert.ok(w.epoch > epoch, 'cached live stats are dropped');
+    assert.equal(q(), before);
+    record(w, legacy, NOW - 3 * MINUTE, 1_000); // late, into a compacted minute
+    const after = queryWindow(w, createComparisonCounts(), { route: 'checkout', windowMs: 10 * MINUTE, now: NOW });
+    const l = after.series.find((s) => s.backend === 'legacy')!;
+    assert.equal(l.requests, 201);
+    assert.equal(l.total.max, 1_000);
+    const again = w.pending(minuteOf(NOW));
+    assert.deepEqual(again.rows.map((r) => [r.minute, r.backend]), [[minuteOf(NOW - 3 * MINUTE), 'legacy']]);
+    assert.equal((again.rows[0]!.data as { requests: number }).requests, 201, 'the whole minute is written again');
+  });
+
   it('loads persisted rows, merging with what already arrived', () => {
     const a = createMinuteWindow();
     for (let i = 0; i < 20; i++) record(a, legacy, NOW - 3 * MINUTE, 1 + i);
