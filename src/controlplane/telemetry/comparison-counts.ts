@@ -64,6 +64,14 @@ const ARCHIVE = -Infinity;
 
 const keyOf = (route: string, endpoint: string, outcome: string, reason: string) => `${route}\n${endpoint}\n${outcome}\n${reason}`;
 
+/**
+ * @example
+ * const counts = createComparisonCounts();
+ * counts.add(minuteOf(Date.now()), 'checkout', '/cart/{id}', 'skipped', 'queue_full', 1);
+ * const { rows, commit } = counts.pending(minuteOf(Date.now()));
+ * await store.addComparisonCounts(rows);
+ * commit();
+ */
 export function createComparisonCounts(): ComparisonCounts {
   const minutes = new Map<number, Map<string, CountCell>>();
 

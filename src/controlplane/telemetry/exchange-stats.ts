@@ -80,7 +80,13 @@ export function createExchangeStats(): ExchangeStats {
   };
 }
 
-/** The hot path of telemetry: called once per exchange event. */
+/**
+ * The hot path of telemetry: called once per exchange event.
+ * @example
+ * const stats = createExchangeStats();
+ * channels.exchange.subscribe((e) => recordExchange(stats, e as ExchangeEvent));
+ * summarizeExchangeStats(stats).errorRate;
+ */
 export function recordExchange(stats: ExchangeStats, event: ExchangeEvent): void {
   stats.requests++;
   stats.requestBytes += event.requestBytes;
