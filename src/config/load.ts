@@ -52,7 +52,8 @@ export function validateConfig(input: CutoverConfigInput | unknown, source = '<i
 /** Parses YAML text; `file` is used in messages only. */
 export function parseConfigText(text: string, file: string): CutoverConfig {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // `merge` allows YAML merge keys (`<<: *defaults`), so routes can share settings through an anchor.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, merge: true });
   if (doc.errors.length > 0) {
     const problems = doc.errors.map((err): ConfigProblem => {
       const pos = lineCounter.linePos(err.pos[0]);
