@@ -181,6 +181,26 @@ defaults:
     test(c.name, () => c.check(withEnv(c.vars, () => parseConfigText(c.yaml, 'env.yaml'))));
   }
 
+  test('routes can share settings through a YAML anchor and merge key', () => {
+    const cfg = parseConfigText(
+      `${BACKENDS}routes:
+  - id: a
+    <<: &canary { mode: canary, percent: 10, stickiness: header:x-user-id }
+  - id: b
+    <<: *canary
+    percent: 20
+`,
+      'merge.yaml',
+    );
+    assert.deepEqual(
+      cfg.routes.map((r) => [r.id, r.mode, r.percent, r.stickiness]),
+      [
+        ['a', 'canary', 10, 'header:x-user-id'],
+        ['b', 'canary', 20, 'header:x-user-id'],
+      ],
+    );
+  });
+
   test('the result is deeply frozen', () => {
     const cfg = parseConfigText(
       `${BACKENDS}routes:\n  - id: a\n    match: { path: /a, methods: [GET] }\n`,
