@@ -260,6 +260,7 @@ export function renderConfigReference(): string {
     '- **duration**: milliseconds as a number, or a string with a unit: `250ms`, `30s`, `10m`, `1h`, `7d`.',
     '- `${NAME}` and `${NAME:-default}` in any value are replaced from the environment when the file is loaded',
     '  (an unquoted value is then read as YAML, so `percent: ${PCT}` is a number; a quoted one stays a string).',
+    '- YAML anchors and merge keys work: `<<: *canary` copies the keys of the `&canary` mapping.',
     '- Unknown keys are errors. `cutover validate -c FILE` prints every problem with file:line:column and key path.',
     '- `[]` marks the items of a list, `<name>` the entries of a map, `<side>` each of legacy, candidate and replica.',
     '- Editors can validate and complete the file with the JSON Schema in [cutover.schema.json](cutover.schema.json):',
