@@ -192,6 +192,14 @@ describe('npm start (examples/demo/start.ts)', () => {
     assert.equal(new Set(noKey).size, 1, `requests without x-user-id went to ${noKey.join(', ')}`);
   });
 
+  test('examples/demo/traffic.ts sends traffic through the proxy and reports where it went', async () => {
+    const { stdout } = await run(process.execPath, [join(ROOT, 'examples/demo/traffic.ts'), '--proxy', proxy, '--rate', '50', '--duration', '2s'], { cwd: ROOT, timeout: 30_000 });
+    const last = stdout.trim().split('\n').at(-1) ?? '';
+    assert.match(last, /products:legacy=\d+/, stdout);
+    assert.match(last, /health:rewrite=\d+/, stdout);
+    assert.doesNotMatch(stdout, /:error=/, stdout);
+  });
+
   test('`cutover status --json` describes the demo routes', async () => {
     const status = JSON.parse(await cli(adminUrl, 'status', '--json')) as {
       killSwitch: { on: boolean };
