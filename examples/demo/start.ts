@@ -124,6 +124,7 @@ async function whatToTry(ports: DemoPorts, base: number): Promise<string> {
     '',
     `  ${cli} status`,
   ];
+  if (hasCommand('stats')) lines.push('  # legacy and the rewrite side by side: requests, error rates, latency', `  ${cli} stats`);
   if (hasCommand('diffs')) {
     lines.push(
       '  # after some traffic: what differed between legacy and the rewrite (products, and order reads),',
