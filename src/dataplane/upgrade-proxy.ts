@@ -59,6 +59,10 @@ export function proxyUpgrade(req: IncomingMessage, client: Duplex, head: Buffer,
       };
       upstreamSocket.once('close', closeBoth);
       client.once('close', closeBoth);
+      // Both servers allow half-open sockets, so an EOF alone would leave the pair open for ever
+      // (a client that vanished, a backend that ignores EOF): pass the EOF on, then close both.
+      client.once('end', () => upstreamSocket.end(closeBoth));
+      upstreamSocket.once('end', () => client.end(closeBoth));
       upstreamSocket.on('error', closeBoth);
       publish(statusCode);
     },
