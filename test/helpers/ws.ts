@@ -74,8 +74,10 @@ export interface EchoServerHandle {
 /**
  * Turns an http server into a WebSocket echo server: every text frame comes
  * back as `<tag>:<text>`; a close frame is answered and the socket ended.
+ * `endOnEof: false` makes a sloppy backend that keeps a half-closed connection open.
  */
-export function attachEchoServer(server: Server, tag: string): EchoServerHandle {
+export function attachEchoServer(server: Server, tag: string, options: { endOnEof?: boolean } = {}): EchoServerHandle {
+  const endOnEof = options.endOnEof ?? true;
   const sockets: Socket[] = [];
   const closes: Array<Promise<void>> = [];
   server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
@@ -88,6 +90,8 @@ export function attachEchoServer(server: Server, tag: string): EchoServerHandle 
     sockets.push(sock);
     closes.push(new Promise((resolve) => sock.once('close', () => resolve())));
     sock.on('error', () => sock.destroy());
+    // Like the ws library: the peer's EOF ends the connection (unless a test wants a backend that ignores it).
+    if (endOnEof) sock.on('end', () => sock.end());
     sock.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\nx-served-by: ${tag}\r\n\r\n`);
     const parser = new FrameParser();
     sock.on('data', (chunk: Buffer) => {
