@@ -352,11 +352,13 @@ export function createRolloutDriver(options: RolloutDriverOptions): RolloutDrive
 
   // ---- kill switch and manual routing changes ----
 
-  const syncKillSwitch = (actor: string): void => {
+  const syncKillSwitch = (actor: string, fromPoll: boolean): void => {
     const k = routing.killSwitch();
     if (k.on === killOn || closed) return;
     killOn = k.on;
     const who = killActor(k.source, actor);
+    // API changes are audited from their onChange event; env/file changes (SIGHUP) have none.
+    if (fromPoll) void audit({ time: Date.now(), subject: '*', action: k.on ? 'kill-switch-on' : 'kill-switch-off', actor: who, evidence: { source: k.source ?? null } });
     for (const entry of entries.values()) {
       void send(entry, { type: k.on ? 'killSwitchOn' : 'killSwitchOff', at: Date.now(), actor: who }).catch((err: unknown) =>
         logger.error({ err, rollout: entry.key }, 'applying the kill switch to the rollout failed'),
@@ -367,7 +369,7 @@ export function createRolloutDriver(options: RolloutDriverOptions): RolloutDrive
   const onRoutingChange = (e: RoutingChangeEvent): void => {
     if (e.action === 'kill-switch') {
       void audit({ time: Date.now(), subject: '*', action: e.killSwitch ? 'kill-switch-on' : 'kill-switch-off', actor: e.actor, from: e.from, to: e.to });
-      syncKillSwitch(e.actor);
+      syncKillSwitch(e.actor, false);
       return;
     }
     if (e.actor === DRIVER_ACTOR) return;
@@ -485,7 +487,7 @@ export function createRolloutDriver(options: RolloutDriverOptions): RolloutDrive
         if (k.on && entry.state.status !== 'killed') await send(entry, { type: 'killSwitchOn', at: Date.now(), actor: who });
         else if (!k.on && entry.state.status === 'killed') await send(entry, { type: 'killSwitchOff', at: Date.now(), actor: 'driver' });
       }
-      killPoll = setInterval(() => syncKillSwitch('kill-switch'), options.killSwitchPollMs ?? 500);
+      killPoll = setInterval(() => syncKillSwitch('kill-switch', true), options.killSwitchPollMs ?? 500);
       killPoll.unref();
     },
 

@@ -5,8 +5,10 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { request } from 'undici';
 import type { RolloutView } from '../../../src/controlplane/rollout/index.ts';
 import { FAST_PLAN, auditOf, freshDataDir, startHarness, startTestBackend, waitForAudit, waitForRollout, type Harness } from './rollout-harness.ts';
@@ -229,6 +231,56 @@ describe('rollout control', { timeout: 60_000 }, () => {
     await waitForAudit(h.runtime, 'items', 'kill-switch-off');
     const actions = (await h.runtime.store.listAudit({})).reverse().map((e) => `${e.subject}:${e.action}`);
     assert.deepEqual(actions, ['items:start', '*:kill-switch-on', 'items:kill-switch-on', 'items:promote-rejected', '*:kill-switch-off', 'items:kill-switch-off']);
+  });
+
+  it('follows the kill switch flag file on reload (SIGHUP) and the environment variable at start', async (t) => {
+    const legacy = await startTestBackend('legacy');
+    const candidate = await startTestBackend('candidate');
+    const dataDir = freshDataDir();
+    const flag = join(dataDir, '..', `kill-${Date.now()}.flag`);
+    const envName = `CUTOVER_TEST_KILL_${process.pid}`;
+    const config = {
+      backends: { legacy: { url: legacy.url }, candidate: { url: candidate.url } },
+      routes: [{ id: 'items', match: { path: '/api/*' } }],
+      plans: { items: PLAN },
+      killSwitch: { env: envName, file: flag },
+    };
+    t.after(async () => {
+      delete process.env[envName];
+      rmSync(flag, { force: true });
+      await legacy.close();
+      await candidate.close();
+    });
+    const h = await startHarness(config, { dataDir });
+    try {
+      await h.rollouts.command('items', { action: 'start', actor: 'test', step: 1 });
+      writeFileSync(flag, '');
+      assert.equal(await h.runtime.reload(), true);
+      const killed = await waitForRollout(h.rollouts, 'items', (v) => v.status === 'killed', 5_000);
+      assert.deepEqual(killed.route, { mode: 'legacy', percent: 0 });
+      assert.equal(h.runtime.routing.describe().find((r) => r.id === 'items')!.mode, 'legacy');
+      const on = await waitForAudit(h.runtime, 'items', 'kill-switch-on');
+      assert.equal(on.find((e) => e.action === 'kill-switch-on')!.actor, 'kill-switch:file');
+      assert.equal((await waitForAudit(h.runtime, '*', 'kill-switch-on'))[0]!.actor, 'kill-switch:file');
+      rmSync(flag);
+      await h.runtime.reload();
+      const back = await waitForRollout(h.rollouts, 'items', (v) => v.status === 'running', 5_000);
+      assert.deepEqual(back.route, { mode: 'canary', percent: 10 });
+    } finally {
+      await h.close();
+    }
+
+    process.env[envName] = '1';
+    const again = await startHarness(config, { dataDir });
+    try {
+      const v = await waitForRollout(again.rollouts, 'items', (x) => x.status === 'killed', 5_000);
+      assert.equal(v.beforeKill?.status, 'running');
+      const audit = await waitForAudit(again.runtime, 'items', 'kill-switch-on');
+      assert.equal(audit.at(-1)!.actor, 'kill-switch:env');
+      assert.equal(again.runtime.routing.describe().find((r) => r.id === 'items')!.mode, 'legacy');
+    } finally {
+      await again.close();
+    }
   });
 
   it('notifies webhooks in the background: a stalled, failing receiver neither blocks a rollback nor loses the message', async (t) => {
