@@ -45,13 +45,17 @@ BASE_PORT=${BASE_PORT:-18200}
 RESULTS_DIR=${RESULTS_DIR:-$ROOT/bench/results}
 REPEAT=${REPEAT:-1}
 
-# id | label | mode | candidate (normal: same answers, differ: other JSON values, slow: SLOW_DELAY_MS, hang: never answers)
+# id | label | mode | candidate | runner
+#   candidate: normal (same answers), differ (other JSON values), slow (SLOW_DELAY_MS), hang (never answers)
+#   runner: cli (`cutover run -c`, all default features) or nocompare
+#           (bench/run-without-comparison.ts: same data plane, no comparer subscribed)
 TARGET_TABLE=(
-  "legacy|cutover, legacy mode (baseline)|legacy|normal"
-  "shadow-same|shadow, candidate answers the same|shadow|normal"
-  "shadow-differ|shadow, candidate answers differ (full JSON diff)|shadow|differ"
-  "shadow-slow|shadow, candidate ${SLOW_DELAY_MS} ms slower|shadow|slow"
-  "shadow-hang|shadow, candidate never answers|shadow|hang"
+  "legacy|cutover, legacy mode (baseline)|legacy|normal|cli"
+  "shadow-nocompare|shadow, same answers, comparison feature off|shadow|normal|nocompare"
+  "shadow-same|shadow, candidate answers the same|shadow|normal|cli"
+  "shadow-differ|shadow, candidate answers differ (full JSON diff)|shadow|differ|cli"
+  "shadow-slow|shadow, candidate ${SLOW_DELAY_MS} ms slower|shadow|slow|cli"
+  "shadow-hang|shadow, candidate never answers|shadow|hang|cli"
 )
 # id | path | connections | wrk script
 LOAD_TABLE=(
@@ -106,9 +110,33 @@ mkdir -p "$RESULTS_DIR"
 ROWS="$TMP/rows.jsonl"; : >"$ROWS"
 WRK_TIMEOUT=$((DURATION > 5 ? DURATION : 5))
 
+# Busy ticks of the whole machine, from /proc/stat.
+machine_busy_ticks() {
+  local _cpu user nice system idle iowait irq softirq steal _rest
+  read -r _cpu user nice system idle iowait irq softirq steal _rest </proc/stat
+  echo $((user + nice + system + irq + softirq + steal))
+}
+CORES=$(nproc); CLK_TCK=$(getconf CLK_TCK)
+# Other people's benchmarks on a shared machine wreck a latency run. Before each
+# measured run, wait (up to QUIET_WAIT_S) for a second in which the machine is
+# at most QUIET_PCT % busy; the row records how quiet it was and how busy the
+# whole machine was during the run, so contaminated runs can be spotted.
+QUIET_WAIT_S=${QUIET_WAIT_S:-120}; QUIET_PCT=${QUIET_PCT:-15}
+QUIET_BUSY=0
+wait_quiet() {
+  local deadline=$((SECONDS + QUIET_WAIT_S)) t0 pct
+  while :; do
+    t0=$(machine_busy_ticks); sleep 1
+    pct=$(( ( $(machine_busy_ticks) - t0 ) * 100 / (CLK_TCK * CORES) ))
+    QUIET_BUSY=$pct
+    ((pct <= QUIET_PCT)) && return 0
+    ((SECONDS < deadline)) || { log "machine still ${pct}% busy after ${QUIET_WAIT_S}s; measuring anyway"; return 0; }
+  done
+}
+
 for round in $(seq 1 "$REPEAT"); do
 for row in "${TARGET_TABLE[@]}"; do
-  IFS='|' read -r id label mode cand <<<"$row"
+  IFS='|' read -r id label mode cand runner <<<"$row"
   selected "$TARGETS" "$id" || continue
   log "round $round/$REPEAT"
   data_dir="$TMP/data-$id"; mkdir -p "$data_dir"
@@ -118,18 +146,25 @@ for row in "${TARGET_TABLE[@]}"; do
   text=${text//'${CANDIDATE_URL}'/"http://127.0.0.1:${CAND_PORT[$cand]}"}; text=${text//'${MODE}'/"$mode"}
   printf '%s\n' "$text" >"$TMP/$id.yaml"
   log "target $id: starting"
-  start_bg "cutover-$id" "${PIN_PROXY[@]}" "$NODE" src/cli/main.ts run -c "$TMP/$id.yaml"
+  if [[ "$runner" == nocompare ]]; then
+    start_bg "cutover-$id" "${PIN_PROXY[@]}" "$NODE" bench/run-without-comparison.ts "$TMP/$id.yaml"
+  else
+    start_bg "cutover-$id" "${PIN_PROXY[@]}" "$NODE" src/cli/main.ts run -c "$TMP/$id.yaml"
+  fi
   pid=$STARTED_PID
   wait_ok "http://127.0.0.1:$PORT_PROXY/small" || die "cutover ($id) did not start: $(tail -c 2000 "$TMP/cutover-$id.log")"
   for load in "${LOAD_TABLE[@]}"; do
     IFS='|' read -r load_id path conns script <<<"$load"
     url="http://127.0.0.1:$PORT_PROXY$path"
     ((WARMUP > 0)) && { PACE_MS=$PACE_MS "${PIN_LOAD[@]}" wrk -t1 -c"$conns" -d"${WARMUP}s" --timeout "${WRK_TIMEOUT}s" -s "$script" "$url" >/dev/null 2>&1 || true; }
+    wait_quiet
+    m0=$(machine_busy_ticks); w0=$(date +%s%N)
     out=$(PACE_MS=$PACE_MS "${PIN_LOAD[@]}" timeout $((DURATION + 15)) wrk -t1 -c"$conns" -d"${DURATION}s" --timeout "${WRK_TIMEOUT}s" -s "$script" "$url" 2>&1 || true)
+    busy_pct=$(( ( $(machine_busy_ticks) - m0 ) * 100 * 1000000000 / (CLK_TCK * CORES * ( $(date +%s%N) - w0 )) ))
     wrkjson=$(printf '%s\n' "$out" | sed -n 's/^WRKJSON //p' | tail -n1)
     [[ -n "$wrkjson" ]] || { log "wrk failed: $out"; continue; }
-    printf '{"round":%s,"target":"%s","label":"%s","load":"%s","path":"%s","connections":%s,"wrk":%s}\n' "$round" "$id" "$label" "$load_id" "$path" "$conns" "$wrkjson" >>"$ROWS"
-    log "  $load_id: $(printf '%s' "$wrkjson" | sed -E 's/.*"rps":([0-9.]+).*"p50":([0-9]+).*"p99":([0-9]+).*/\1 rps, p50 \2 us, p99 \3 us/')"
+    printf '{"round":%s,"target":"%s","label":"%s","load":"%s","path":"%s","connections":%s,"quietBeforePct":%s,"machineBusyPct":%s,"wrk":%s}\n' "$round" "$id" "$label" "$load_id" "$path" "$conns" "$QUIET_BUSY" "$busy_pct" "$wrkjson" >>"$ROWS"
+    log "  $load_id (machine ${QUIET_BUSY}% busy before, ${busy_pct}% during): $(printf '%s' "$wrkjson" | sed -E 's/.*"rps":([0-9.]+).*"p50":([0-9]+).*"p99":([0-9]+).*/\1 rps, p50 \2 us, p99 \3 us/')"
   done
   # What the comparer actually did during the run (compared vs skipped), so a
   # fast shadow number cannot hide "nothing was compared".
@@ -151,9 +186,9 @@ const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.le
 const cells = new Map();
 for (const r of rows.filter((r) => r.wrk)) {
   const k = `${r.target}|${r.load}`;
-  if (!cells.has(k)) cells.set(k, { target: r.target, load: r.load, connections: r.connections, rps: [], p50: [], p99: [], errors: 0 });
+  if (!cells.has(k)) cells.set(k, { target: r.target, load: r.load, connections: r.connections, rps: [], p50: [], p99: [], busy: [], quiet: [], errors: 0 });
   const c = cells.get(k), w = r.wrk, e = w.errors;
-  c.rps.push(w.rps); c.p50.push(w.latency_us.p50); c.p99.push(w.latency_us.p99);
+  c.rps.push(w.rps); c.p50.push(w.latency_us.p50); c.p99.push(w.latency_us.p99); c.busy.push(r.machineBusyPct); c.quiet.push(r.quietBeforePct);
   c.errors += e.connect + e.read + e.write + e.status + e.timeout;
 }
 const comparisons = {};
@@ -165,13 +200,13 @@ for (const r of rows.filter((r) => r.comparison)) {
     for (const [k, v] of Object.entries(e.skipped)) t.skipped[k] = (t.skipped[k] ?? 0) + v;
   }
 }
-const lines = ['| target | load | conns | runs | req/s (median) | vs legacy | p50 µs | p99 µs (median) | p99 vs legacy | p99 per run | errors |', '|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|'];
+const lines = ['| target | load | conns | runs | req/s (median) | vs legacy | p50 µs | p99 µs (median) | p99 vs legacy | p99 per run | machine busy % before / during, per run | errors |', '|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|'];
 for (const c of cells.values()) {
   const b = cells.get(`legacy|${c.load}`);
   const rps = median(c.rps), p99 = median(c.p99);
   const ratio = b ? (rps / median(b.rps)).toFixed(2) + 'x' : '-';
   const dp99 = b ? ((100 * (p99 - median(b.p99))) / median(b.p99)).toFixed(1) + '%' : '-';
-  lines.push(`| ${c.target} | ${c.load} | ${c.connections} | ${c.rps.length} | ${rps.toFixed(0)} | ${ratio} | ${median(c.p50)} | ${p99} | ${dp99} | ${c.p99.join(', ')} | ${c.errors} |`);
+  lines.push(`| ${c.target} | ${c.load} | ${c.connections} | ${c.rps.length} | ${rps.toFixed(0)} | ${ratio} | ${median(c.p50)} | ${p99} | ${dp99} | ${c.p99.join(', ')} | ${c.quiet.map((q, i) => `${q}/${c.busy[i]}`).join(', ')} | ${c.errors} |`);
 }
 lines.push('', '| target | compared (all rounds) | mismatch groups | skipped (all rounds) |', '|---|---:|---:|---|');
 for (const [t, c] of Object.entries(comparisons)) lines.push(`| ${t} | ${c.compared} | ${c.mismatchGroups} | ${Object.entries(c.skipped).map(([k, v]) => `${k} ${v}`).join(', ') || '-'} |`);
