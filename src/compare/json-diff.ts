@@ -441,12 +441,17 @@ class JsonWalker {
     return h;
   }
 
-  readonly #float = new Float64Array(1);
-  readonly #floatWords = new Int32Array(this.#float.buffer);
+  // Created on first use: most comparisons never hash.
+  #float: Float64Array | undefined;
+  #floatWords: Int32Array | undefined;
 
   hashNumber(n: number): number {
+    if (this.#float === undefined) {
+      this.#float = new Float64Array(1);
+      this.#floatWords = new Int32Array(this.#float.buffer);
+    }
     this.#float[0] = n === 0 ? 0 : n; // -0 === 0
-    return mix(this.#floatWords[0]!, this.#floatWords[1]!);
+    return mix(this.#floatWords![0]!, this.#floatWords![1]!);
   }
 }
 
