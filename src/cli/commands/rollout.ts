@@ -57,8 +57,9 @@ function routeText(route: RolloutView['route']): string {
 
 function describeRollout(r: RolloutView): string {
   const lines = [
-    `${r.key}: ${r.status.toUpperCase()} at step ${r.step} of 0-${r.steps.length - 1} (${r.stepLabel}), routes ${r.routes.join(', ')} → ${routeText(r.route)}`,
-    `  steps: ${r.steps.map((s, i) => (i === r.step ? `[${i}: ${s}]` : `${i}: ${s}`)).join('  ')}`,
+    `${r.key}: ${r.status.toUpperCase()} at step ${r.step + 1}/${r.steps.length} (${r.stepLabel}), routes ${r.routes.join(', ')} → ${routeText(r.route)}`,
+    // The index is what `cutover rollout step` and --from-step take; the n/total form matches the audit reasons.
+    `  steps by index: ${r.steps.map((s, i) => (i === r.step ? `[${i}: ${s}]` : `${i}: ${s}`)).join('  ')}`,
     `  step started ${ago(r.stepStartedAt)}; failures ${r.consecutiveFailures}/${r.failureThreshold}${r.nextEvaluationAt ? `; next evaluation in ${Math.max(0, Math.round((r.nextEvaluationAt - Date.now()) / 1000))}s` : ''}`,
   ];
   if (r.reason) lines.push(`  reason: ${r.reason}`);
@@ -114,7 +115,7 @@ export function registerRolloutCommands(program: Command, api: () => AdminCall):
         out.rollouts.map((r) => [
           r.key,
           r.status,
-          `${r.step}/${r.steps.length - 1} ${r.stepLabel}`,
+          `${r.step + 1}/${r.steps.length} ${r.stepLabel}`,
           `${r.routes.join(',')} → ${routeText(r.route)}`,
           ago(r.stepStartedAt),
           r.lastEvaluation ? `${r.lastEvaluation.outcome} → ${r.lastEvaluation.decision}` : '-',

@@ -463,7 +463,7 @@ export function createRolloutDriver(options: RolloutDriverOptions): RolloutDrive
       const result = await send(entry, event);
       if (result.rejected !== undefined) {
         throw new CutoverError(ErrorCodes.CONFLICT, `cannot ${cmd.action} rollout "${key}": ${result.rejected}`, {
-          hint: `it is ${entry.state.status} at step ${entry.state.step} (${formatStep(entry.state.plan.steps[entry.state.step]!)}); see \`cutover rollout status ${key}\``,
+          hint: `it is ${entry.state.status} at step ${entry.state.step + 1}/${entry.state.plan.steps.length} (${formatStep(entry.state.plan.steps[entry.state.step]!)}, index ${entry.state.step}); see \`cutover rollout status ${key}\``,
         });
       }
       return view(entry);

@@ -72,17 +72,17 @@ describe('rollback with two workers', { timeout: 90_000 }, () => {
 
     const started = await cli('rollout', 'start', 'items', '--note', 'from the test');
     assert.equal(started.code, 0, started.stderr);
-    assert.match(started.stdout, /items: RUNNING at step 0 of 0-2 \(canary 10% 10m\)/);
+    assert.match(started.stdout, /items: RUNNING at step 1\/3 \(canary 10% 10m\)/);
     const table = await cli('rollout', 'status');
     assert.equal(table.code, 0, table.stderr);
     assert.match(table.stdout, /^ROLLOUT\s+STATUS\s+STEP/m);
-    assert.match(table.stdout, /items\s+running\s+0\/2 canary 10% 10m/);
+    assert.match(table.stdout, /items\s+running\s+1\/3 canary 10% 10m/);
     const stepped = await cli('rollout', 'step', 'items', '2', '--json');
     assert.equal(stepped.code, 0, stepped.stderr);
     assert.deepEqual(JSON.parse(stepped.stdout).route, { mode: 'canary', percent: 100 });
     const refused = await cli('rollout', 'resume', 'items');
     assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /error: cannot resume rollout "items": only a paused rollout can resume; this one is running\n {2}hint: it is running at step 2/);
+    assert.match(refused.stderr, /error: cannot resume rollout "items": only a paused rollout can resume; this one is running\n {2}hint: it is running at step 3\/3 \(canary 100% 10m, index 2\)/);
     const unknown = await cli('rollout', 'status', 'nope');
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /no rollout "nope"/);
