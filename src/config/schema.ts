@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { tryParseDuration } from '../core/duration.ts';
-import { compareRulesSchema } from './compare-schema.ts';
+import { compareRulesSchema, rulePathSchema } from './compare-schema.ts';
 import { rolloutPlanSchema, gatesSchema } from './rollout-schema.ts';
 import { resolvePlanTargets } from '../rollout/plan-targets.ts';
 
@@ -194,7 +194,7 @@ export const configSchema = z
         retention: durationSchema.default(7 * 86_400_000),
         maxRows: z.number().int().positive().default(1_000_000),
         redactHeaders: z.array(z.string()).default([]),
-        redactPaths: z.array(z.string()).default([]),
+        redactPaths: z.array(rulePathSchema).default([]),
       })
       .strict()
       .prefault({}),
