@@ -112,7 +112,8 @@ export async function startCutover(options: StartOptions): Promise<CutoverRuntim
   const health = createBackendHealthMonitor(config);
   const routes: AdminRoute[] = [...createCoreRoutes({ routing, config: () => config, store, version: VERSION, reload: () => reload(), health: () => health.snapshot() }), ...features.flatMap((f) => f.routes ?? [])];
   const admin: AdminServer = createAdminServer({
-    token: config.admin.token ?? process.env.CUTOVER_TOKEN,
+    // An empty CUTOVER_TOKEN is no token: it must neither open a non-loopback listener nor accept "Bearer ".
+    token: config.admin.token ?? (process.env.CUTOVER_TOKEN || undefined),
     routes,
     version: VERSION,
     onError: (err, req) => logger.error({ err, method: req.method, url: req.url }, 'admin request failed'),
