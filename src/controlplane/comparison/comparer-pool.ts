@@ -96,6 +96,7 @@ export function createComparerPool(options: ComparerPoolOptions): ComparerPool {
           break;
         case 'flushed':
           flushWaiters.shift()?.();
+          if (flushWaiters.length === 0) worker.unref();
           break;
         case 'error':
           if (msg.id !== undefined) {
@@ -163,6 +164,8 @@ export function createComparerPool(options: ComparerPoolOptions): ComparerPool {
       postBatch();
       return new Promise<void>((resolve) => {
         flushWaiters.push(resolve);
+        // The worker is unref'd; while someone waits on its answer it must keep the process alive.
+        worker.ref();
         post({ type: 'flush', releaseHeld });
       });
     },
