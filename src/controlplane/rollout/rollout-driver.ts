@@ -117,7 +117,11 @@ interface Entry {
   nextEvaluationAt: number | null;
   evaluating: boolean;
   baseline: StepBaseline | undefined;
-  /** Set when a routing call failed; the next event re-asserts the state's routes. */
+  /**
+   * The routes may not be what the state says: a routing call failed, or a
+   * human changed them. Re-asserted on the next event that leaves the rollout
+   * running (never while paused, which is how a human keeps their change).
+   */
   routesDirty: boolean;
 }
 
@@ -301,7 +305,7 @@ export function createRolloutDriver(options: RolloutDriverOptions): RolloutDrive
       }
       if (routeEffects.length > 0) await applyRouting(entry, routeEffects);
       entry.state = next;
-      if (routeEffects.length === 0 && entry.routesDirty) await reassertRoutes(entry);
+      if (routeEffects.length === 0 && entry.routesDirty && next.status === 'running') await reassertRoutes(entry);
     }
     if (stepChanged) takeBaseline(entry);
 
@@ -340,7 +344,7 @@ export function createRolloutDriver(options: RolloutDriverOptions): RolloutDrive
         const s = entry.state;
         // The rollout moved while the snapshot was being built: these numbers belong to another step.
         if (s.status !== s0.status || s.step !== s0.step || s.stepStartedAt !== s0.stepStartedAt) return;
-        if (entry.routesDirty) await reassertRoutes(entry);
+        if (entry.routesDirty && s.status === 'running') await reassertRoutes(entry);
         await apply(entry, { type: 'tick', at: Date.now(), actor: DRIVER_ACTOR, snapshot });
       });
     } catch (err) {
@@ -382,6 +386,7 @@ export function createRolloutDriver(options: RolloutDriverOptions): RolloutDrive
       const touched = e.routes.filter((r) => entry.state.routes.includes(r));
       if (touched.length === 0) continue;
       const { status } = entry.state;
+      if (e.action !== 'rollback') entry.routesDirty = true;
       const note = `route${touched.length > 1 ? 's' : ''} ${touched.join(', ')} ${e.action === 'rollback' ? 'rolled back' : e.action === 'reset' ? 'reset to config' : 'set'} by ${e.actor} outside the rollout`;
       let event: RolloutEvent | undefined;
       if (e.action === 'rollback' && (status === 'running' || status === 'paused' || status === 'completed')) {

@@ -5,6 +5,8 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
 import type { GateResult } from '../../../src/rollout/index.ts';
 import { FAST_PLAN, auditOf, generateLoad, startHarness, startTestBackend, waitForRollout } from './rollout-harness.ts';
@@ -212,6 +214,66 @@ describe('gated rollouts', { timeout: 120_000 }, () => {
     const gate = gateResult(audit.find((e) => e.action === 'rollback')!, 'mismatch')!;
     assert.equal(gate.outcome, 'fail', gate.reason);
     assert.ok(gate.sampleSizes.compared! >= 50);
+  });
+
+  it('moves a component plan\'s routes together and rolls it back when the custom check URL fails', async (t) => {
+    const legacy = await startTestBackend('legacy');
+    const candidate = await startTestBackend('candidate');
+    const checks: Array<{ rollout: string; routes: string[]; step: number }> = [];
+    const checker = createServer((req, res) => {
+      let body = '';
+      req.setEncoding('utf8').on('data', (c: string) => (body += c));
+      req.on('end', () => {
+        checks.push(JSON.parse(body));
+        // Healthy at shadow; the business metric drops once real users reach the candidate.
+        const failing = checks.at(-1)!.step > 0;
+        res.writeHead(failing ? 412 : 200, { 'content-type': 'text/plain' }).end(failing ? 'conversion -4%' : 'ok');
+      });
+    });
+    await new Promise<void>((r) => checker.listen(0, '127.0.0.1', r));
+    const h = await startHarness({
+      backends: { legacy: { url: legacy.url }, candidate: { url: candidate.url } },
+      routes: [
+        { id: 'shop-items', match: { path: '/api/items/*' }, component: 'shop' },
+        { id: 'shop-users', match: { path: '/api/users/*' }, component: 'shop' },
+      ],
+      gates: { require: ['errorRate'], minRequests: 40, maxErrorRateIncrease: 0.1, custom: { url: `http://127.0.0.1:${(checker.address() as AddressInfo).port}/check`, timeout: '1s' } },
+      plans: { shop: { ...FAST_PLAN, steps: ['shadow 500ms', 'canary 10% 10s', 'candidate'], inconclusiveDeadline: '20s' } },
+    });
+    t.after(async () => {
+      await h.close();
+      await legacy.close();
+      await candidate.close();
+      await new Promise<void>((r) => {
+        checker.close(() => r());
+        checker.closeAllConnections();
+      });
+    });
+    const modes = () => h.runtime.routing.describe().filter((r) => r.id.startsWith('shop-')).map((r) => `${r.id}=${r.mode}:${r.percent}`);
+    const load = generateLoad(h.proxyUrl, { concurrency: 4, durationMs: 20_000, paths: PATHS });
+    try {
+      await h.rollouts.command('shop', { action: 'start', actor: 'test' });
+      assert.deepEqual(modes(), ['shop-items=shadow:0', 'shop-users=shadow:0']);
+      const canary = await waitForRollout(h.rollouts, 'shop', (v) => v.step === 1 || v.status !== 'running', 15_000);
+      assert.equal(canary.status, 'running', canary.reason ?? '');
+      assert.deepEqual(modes(), ['shop-items=canary:10', 'shop-users=canary:10']);
+      const end = await waitForRollout(h.rollouts, 'shop', (v) => v.status !== 'running', 15_000);
+      assert.equal(end.status, 'rolledBack', end.reason ?? '');
+    } finally {
+      load.stop();
+    }
+    await load.done;
+    assert.deepEqual(modes(), ['shop-items=legacy:0', 'shop-users=legacy:0']);
+    assert.deepEqual(checks[0]!.routes, ['shop-items', 'shop-users']);
+    assert.equal(checks[0]!.rollout, 'shop');
+    const audit = await auditOf(h.runtime, 'shop');
+    const advance = audit.find((e) => e.action === 'advance')!;
+    assert.equal(gateResult(advance, 'custom')!.outcome, 'pass');
+    const samples = (advance.evidence as { gates: { samples: { legacy: number } } }).gates.samples;
+    assert.ok(samples.legacy >= 40, 'requests of both routes count toward the samples');
+    const custom = gateResult(audit.find((e) => e.action === 'rollback')!, 'custom')!;
+    assert.equal(custom.outcome, 'fail');
+    assert.match(custom.reason, /HTTP 412: conversion -4%/);
   });
 
   it('pauses a low-traffic rollout at the inconclusive deadline instead of failing it', async (t) => {

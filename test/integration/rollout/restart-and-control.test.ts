@@ -204,6 +204,30 @@ describe('rollout control', { timeout: 60_000 }, () => {
     assert.deepEqual(audit.map((e) => `${e.action}:${e.actor}`), ['start:test', 'route-rollback:cli', 'abort:cli']);
   });
 
+  it('a manual set of a rollout route pauses the rollout; resume puts the step\'s split back', async (t) => {
+    const legacy = await startTestBackend('legacy');
+    const candidate = await startTestBackend('candidate');
+    const h = await startHarness({
+      backends: { legacy: { url: legacy.url }, candidate: { url: candidate.url } },
+      routes: [{ id: 'items', match: { path: '/api/*' } }],
+      plans: { items: PLAN },
+    });
+    t.after(async () => {
+      await h.close();
+      await legacy.close();
+      await candidate.close();
+    });
+    await h.rollouts.command('items', { action: 'start', actor: 'test', step: 1 });
+    await h.runtime.routing.set('items', 'canary', 3, 'api');
+    const paused = await waitForRollout(h.rollouts, 'items', (v) => v.status === 'paused', 5_000);
+    assert.match(paused.reason ?? '', /set by api outside the rollout/);
+    assert.equal(h.runtime.routing.describe().find((r) => r.id === 'items')!.percent, 3, 'the human\'s split stays while paused');
+    await h.rollouts.command('items', { action: 'resume', actor: 'test' });
+    assert.equal(h.runtime.routing.describe().find((r) => r.id === 'items')!.percent, 10);
+    const audit = await waitForAudit(h.runtime, 'items', 'resume');
+    assert.deepEqual(audit.map((e) => `${e.action}:${e.actor}`), ['start:test', 'route-set:api', 'pause:api', 'resume:test']);
+  });
+
   it('holds every rollout on legacy while the kill switch is on and returns it to its step after', async (t) => {
     const legacy = await startTestBackend('legacy');
     const candidate = await startTestBackend('candidate');
