@@ -29,6 +29,8 @@ export interface StartOptions {
   config: CutoverConfig;
   /** Watched and re-read on SIGHUP when set. */
   configPath?: string;
+  /** How a reload reads `configPath` (the CLI re-applies its command-line flags); defaults to loadConfigFile. */
+  loadConfig?: (path: string) => CutoverConfig;
   logger?: Logger;
   features?: FeatureFactory[];
   /** Install SIGHUP/SIGTERM/SIGINT handlers (the CLI does; tests don't). */
@@ -141,7 +143,7 @@ export async function startCutover(options: StartOptions): Promise<CutoverRuntim
     if (options.configPath !== undefined) {
       let next: CutoverConfig;
       try {
-        next = loadConfigFile(options.configPath);
+        next = (options.loadConfig ?? loadConfigFile)(options.configPath);
       } catch (err) {
         const problems = isCutoverError(err) ? err.message : String(err);
         logger.error({ file: options.configPath, problems }, 'config reload rejected; the last good routing keeps serving');

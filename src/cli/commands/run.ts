@@ -50,6 +50,7 @@ export function registerRunCommand(program: Command): void {
       const config = configFromFlags(flags);
       // Loaded here, not at the top: every other command (set, rollback, status) would pay for the whole runtime at start.
       const [{ startCutover }, { defaultFeatures }] = await Promise.all([import('../../controlplane/runtime.ts'), import('../../controlplane/features.ts')]);
-      await startCutover({ config, configPath: flags.config, features: defaultFeatures, handleSignals: true });
+      // A reload re-reads the file and applies the same flags again, so --legacy, --listen… survive SIGHUP.
+      await startCutover({ config, configPath: flags.config, loadConfig: () => configFromFlags(flags), features: defaultFeatures, handleSignals: true });
     });
 }
