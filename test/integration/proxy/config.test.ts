@@ -1,0 +1,182 @@
+/**
+ * Issue 2, item 9: `cutover validate` output and exit codes, and live reload
+ * of a running `cutover run` process — SIGHUP and file changes, good files
+ * change routing, bad files are logged and the last good routing keeps serving.
+ */
+import assert from 'node:assert/strict';
+import { renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startBackend, type Backend } from '../../helpers/backends.ts';
+import { runCli, startCutoverProcess, tempDir, type CutoverProcess, type LogLine, type TempDir } from '../../helpers/cutover-process.ts';
+import { createClient, type Client } from '../../helpers/http.ts';
+
+const BAD = `listen: not-a-host
+admin:
+  listen: 127.0.0.1:9090
+  tokn: abc
+backends:
+  legacy:
+    url: ftp://x
+  candidate:
+    url: http://127.0.0.1:8002
+routes:
+  - id: checkout
+    match: { path: /checkout/* }
+    mode: canary
+  - id: search
+    match: { path: search }
+    percent: 150
+`;
+
+describe('cutover validate', () => {
+  let dir: TempDir | undefined;
+  before(() => {
+    dir = tempDir();
+  });
+  after(() => dir?.remove());
+
+  it('prints file:line:column and the key path for every problem, and exits 1', async () => {
+    const file = dir!.file('bad.yaml', BAD);
+    const r = await runCli(['validate', '-c', file]);
+    assert.equal(r.code, 1);
+    const expected: Array<[number, number, string, RegExp]> = [
+      [1, 1, 'listen', /host:port/],
+      [4, 3, 'admin.tokn', /unknown key "tokn"/],
+      [7, 5, 'backends.legacy.url', /http:\/\/ or https:\/\//],
+      [11, 5, 'routes[0].percent', /canary mode needs a percent/],
+      [15, 14, 'routes[1].match.path', /start with \//],
+      [16, 5, 'routes[1].percent', /100/],
+    ];
+    const lines = r.stderr.split('\n').filter((l) => l.startsWith(`${file}:`));
+    assert.equal(lines.length, expected.length, r.stderr);
+    for (const [line, column, path, message] of expected) {
+      const found = lines.find((l) => l.startsWith(`${file}:${line}:${column} ${path}: `));
+      assert.ok(found, `no problem reported as ${file}:${line}:${column} ${path}\n${r.stderr}`);
+      assert.match(found, message);
+    }
+    assert.match(r.stderr, /6 problems/);
+  });
+
+  it('reports YAML syntax errors with their position, exit 1', async () => {
+    const file = dir!.file('syntax.yaml', 'backends:\n  legacy: { url: http://127.0.0.1:8001 }\n  candidate: { url: "http://127.0.0.1:8002" \n');
+    const r = await runCli(['validate', '-c', file]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:\\d+:\\d+ `));
+  });
+
+  it('a valid file exits 0 with a one-line summary', async () => {
+    const file = dir!.file(
+      'good.yaml',
+      'backends:\n  legacy: { url: http://127.0.0.1:8001 }\n  candidate: { url: http://127.0.0.1:8002 }\nroutes:\n  - id: checkout\n    match: { path: /checkout/* }\n    mode: canary\n    percent: 5\n',
+    );
+    const r = await runCli(['validate', '-c', file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trimEnd().split('\n').length, 1, r.stdout);
+    assert.match(r.stdout, /valid \(1 route: checkout=canary; default legacy/);
+  });
+});
+
+/** Polls until `fn` returns a value (not undefined) or the time runs out. */
+async function eventually<T>(fn: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const routeYaml = (legacyUrl: string, candidateUrl: string, mode: string) =>
+  `listen: 127.0.0.1:0\nadmin:\n  listen: 127.0.0.1:0\nbackends:\n  legacy: { url: ${legacyUrl} }\n  candidate: { url: ${candidateUrl} }\nroutes:\n  - id: r\n    match: { path: /r/* }\n    mode: ${mode}\n`;
+
+describe('reload', () => {
+  let legacy: Backend | undefined;
+  let candidate: Backend | undefined;
+  let dir: TempDir | undefined;
+  let client: Client | undefined;
+  const running: CutoverProcess[] = [];
+
+  before(async () => {
+    legacy = await startBackend('legacy');
+    candidate = await startBackend('candidate');
+    dir = tempDir();
+    client = createClient();
+  });
+
+  after(async () => {
+    await client?.close();
+    for (const p of running) await p.stop();
+    await legacy?.close();
+    await candidate?.close();
+    dir?.remove();
+  });
+
+  const backendFor = async (cutover: CutoverProcess, path: string) => {
+    const res = await client!.send(cutover.proxyUrl + path);
+    assert.equal(res.status, 200, res.text);
+    return res.json<{ backend: string }>().backend;
+  };
+  const newLogs = (cutover: CutoverProcess, from: number, msg: string) => (): LogLine | undefined => cutover.logs.slice(from).find((l) => l.msg === msg);
+
+  it('SIGHUP: a good changed file changes routing; a bad one is logged and the last good routing keeps serving', async () => {
+    // The config path is a symlink that the test re-points atomically, so the file watcher sees nothing and only SIGHUP reloads.
+    const link = join(dir!.path, 'hup.yaml');
+    const v1 = dir!.file('hup-v1.yaml', routeYaml(legacy!.url, candidate!.url, 'legacy'));
+    symlinkSync(v1, link);
+    const repoint = (target: string) => {
+      const tmp = `${link}.tmp`;
+      symlinkSync(target, tmp);
+      renameSync(tmp, link);
+    };
+    const cutover = await startCutoverProcess({ dir: dir!, configPath: link, dataDir: join(dir!.path, 'hup-data') });
+    running.push(cutover);
+    assert.equal(await backendFor(cutover, '/r/1'), 'legacy');
+
+    let mark = cutover.logs.length;
+    repoint(dir!.file('hup-v2.yaml', routeYaml(legacy!.url, candidate!.url, 'candidate')));
+    process.kill(cutover.pid, 'SIGHUP');
+    await eventually(newLogs(cutover, mark, 'config reloaded'), 'the reload');
+    assert.equal(await backendFor(cutover, '/r/1'), 'candidate');
+
+    mark = cutover.logs.length;
+    repoint(dir!.file('hup-v3.yaml', routeYaml(legacy!.url, candidate!.url, 'sideways')));
+    process.kill(cutover.pid, 'SIGHUP');
+    const rejected = await eventually(newLogs(cutover, mark, 'config reload rejected; the last good routing keeps serving'), 'the rejection');
+    assert.match(String(rejected.problems), /hup\.yaml:10:5 routes\[0\]\.mode: /);
+    assert.equal(rejected.level, 50, 'logged as an error');
+    assert.equal(await backendFor(cutover, '/r/1'), 'candidate', 'the last good routing keeps serving');
+    assert.equal(cutover.child.exitCode, null, 'still running');
+  });
+
+  it('file change: a bad file is logged and ignored; a good changed file changes routing', async () => {
+    const file = dir!.file('watched.yaml', routeYaml(legacy!.url, candidate!.url, 'legacy'));
+    const cutover = await startCutoverProcess({ dir: dir!, configPath: file, dataDir: join(dir!.path, 'watch-data') });
+    running.push(cutover);
+    assert.equal(await backendFor(cutover, '/r/2'), 'legacy');
+
+    let mark = cutover.logs.length;
+    writeFileSync(file, routeYaml(legacy!.url, candidate!.url, 'candidate').replace('match: { path: /r/* }', 'match: { path: r }'));
+    const rejected = await eventually(newLogs(cutover, mark, 'config reload rejected; the last good routing keeps serving'), 'the rejection');
+    assert.match(String(rejected.problems), /watched\.yaml:9:\d+ routes\[0\]\.match\.path: paths start with \//);
+    assert.equal(await backendFor(cutover, '/r/2'), 'legacy');
+
+    mark = cutover.logs.length;
+    writeFileSync(file, routeYaml(legacy!.url, candidate!.url, 'candidate'));
+    await eventually(newLogs(cutover, mark, 'config reloaded'), 'the reload');
+    assert.equal(await backendFor(cutover, '/r/2'), 'candidate');
+  });
+
+  it('a reload keeps the backends given as run flags', async () => {
+    // The file names a backend that does not exist; --legacy on the command line wins, before and after a reload.
+    const file = dir!.file('flags.yaml', routeYaml('http://127.0.0.1:9', candidate!.url, 'legacy'));
+    const cutover = await startCutoverProcess({ dir: dir!, configPath: file, dataDir: join(dir!.path, 'flags-data'), args: ['--legacy', legacy!.url] });
+    running.push(cutover);
+    assert.equal(await backendFor(cutover, '/r/3'), 'legacy');
+    const mark = cutover.logs.length;
+    process.kill(cutover.pid, 'SIGHUP');
+    await eventually(newLogs(cutover, mark, 'config reloaded'), 'the reload');
+    assert.equal(await backendFor(cutover, '/r/3'), 'legacy');
+  });
+});
