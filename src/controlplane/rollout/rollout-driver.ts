@@ -24,7 +24,7 @@
  */
 import type { Logger } from 'pino';
 import type { CutoverConfig } from '../../config/schema.ts';
-import { CutoverError, ErrorCodes } from '../../core/errors.ts';
+import { CutoverError, ErrorCodes, isCutoverError } from '../../core/errors.ts';
 import {
   createRolloutState,
   evaluationWindow,
@@ -81,6 +81,8 @@ export interface RolloutView {
   lastEvaluation: RolloutState['lastEvaluation'];
   /** False when the plan was removed from the config: shown, but it cannot be started again. */
   configured: boolean;
+  /** False while a routing call for this state failed and is being retried. */
+  routesApplied: boolean;
 }
 
 export type ManualAction = 'start' | 'pause' | 'resume' | 'promote' | 'abort' | 'setStep';
@@ -117,12 +119,11 @@ interface Entry {
   nextEvaluationAt: number | null;
   evaluating: boolean;
   baseline: StepBaseline | undefined;
-  /**
-   * The routes may not be what the state says: a routing call failed, or a
-   * human changed them. Re-asserted on the next event that leaves the rollout
-   * running (never while paused, which is how a human keeps their change).
-   */
+  /** A human changed the routes: the step's split is re-asserted when the rollout next runs (never while paused, so the human's change holds). */
   routesDirty: boolean;
+  /** A routing call failed: retried on a timer until the routes match the state, whatever the status. */
+  routesFailed: boolean;
+  retryTimer: NodeJS.Timeout | undefined;
 }
 
 /** How far toward the candidate a route mode sends traffic; used to order routing against the store write. */
@@ -206,19 +207,27 @@ export function createRolloutDriver(options: RolloutDriverOptions): RolloutDrive
       nextEvaluationAt: e.nextEvaluationAt,
       lastEvaluation: s.lastEvaluation,
       configured: e.configured,
+      routesApplied: !e.routesFailed,
     };
   };
 
   // ---- effects ----
 
   const applyRouteEffect = async (effect: RolloutEffect): Promise<void> => {
-    if (effect.type === 'setRoute') {
-      for (const route of effect.routes) {
-        if (effect.mode === 'legacy') await routing.rollback(route, DRIVER_ACTOR);
+    if (effect.type !== 'setRoute' && effect.type !== 'clearRoute') return;
+    for (const route of effect.routes) {
+      try {
+        if (effect.type === 'clearRoute') await routing.reset(route, DRIVER_ACTOR);
+        else if (effect.mode === 'legacy') await routing.rollback(route, DRIVER_ACTOR);
         else await routing.set(route, effect.mode, effect.percent, DRIVER_ACTOR);
+      } catch (err) {
+        // A route removed from the config by a reload: nothing to move, and retrying would not bring it back.
+        if (isCutoverError(err) && err.code === ErrorCodes.NOT_FOUND) {
+          logger.warn({ route }, 'a rollout route no longer exists in the config; skipped');
+          continue;
+        }
+        throw err;
       }
-    } else if (effect.type === 'clearRoute') {
-      for (const route of effect.routes) await routing.reset(route, DRIVER_ACTOR);
     }
   };
 
@@ -226,13 +235,27 @@ export function createRolloutDriver(options: RolloutDriverOptions): RolloutDrive
     try {
       for (const effect of effects) await applyRouteEffect(effect);
       entry.routesDirty = false;
+      entry.routesFailed = false;
     } catch (err) {
-      entry.routesDirty = true;
-      logger.error({ err, rollout: entry.key }, 'applying the rollout routes failed; retrying on the next evaluation');
+      logger.error({ err, rollout: entry.key }, 'applying the rollout routes failed; retrying every second');
+      entry.routesFailed = true;
+      scheduleRouteRetry(entry);
     }
   };
 
-  /** The state's routes again, after a failed routing call. */
+  // A failed rollback must not wait for an evaluation that a rolled-back rollout never gets.
+  const scheduleRouteRetry = (entry: Entry): void => {
+    if (closed || entry.retryTimer !== undefined) return;
+    entry.retryTimer = setTimeout(() => {
+      entry.retryTimer = undefined;
+      void serial(entry, async () => {
+        if (entry.routesFailed) await reassertRoutes(entry);
+      }).catch((err: unknown) => logger.error({ err, rollout: entry.key }, 'retrying the rollout routes failed'));
+    }, 1_000);
+    entry.retryTimer.unref();
+  };
+
+  /** The state's routes again, after a failed routing call or a human's change. */
   const reassertRoutes = async (entry: Entry): Promise<void> => {
     const s = entry.state;
     const effects: RolloutEffect[] =
@@ -305,7 +328,7 @@ export function createRolloutDriver(options: RolloutDriverOptions): RolloutDrive
       }
       if (routeEffects.length > 0) await applyRouting(entry, routeEffects);
       entry.state = next;
-      if (routeEffects.length === 0 && entry.routesDirty && next.status === 'running') await reassertRoutes(entry);
+      if (routeEffects.length === 0 && (entry.routesFailed || (entry.routesDirty && next.status === 'running'))) await reassertRoutes(entry);
     }
     if (stepChanged) takeBaseline(entry);
 
@@ -344,7 +367,6 @@ export function createRolloutDriver(options: RolloutDriverOptions): RolloutDrive
         const s = entry.state;
         // The rollout moved while the snapshot was being built: these numbers belong to another step.
         if (s.status !== s0.status || s.step !== s0.step || s.stepStartedAt !== s0.stepStartedAt) return;
-        if (entry.routesDirty && s.status === 'running') await reassertRoutes(entry);
         await apply(entry, { type: 'tick', at: Date.now(), actor: DRIVER_ACTOR, snapshot });
       });
     } catch (err) {
@@ -429,6 +451,8 @@ export function createRolloutDriver(options: RolloutDriverOptions): RolloutDrive
         evaluating: false,
         baseline: undefined,
         routesDirty: false,
+        routesFailed: false,
+        retryTimer: undefined,
       });
     }
   };
@@ -506,6 +530,7 @@ export function createRolloutDriver(options: RolloutDriverOptions): RolloutDrive
       clearInterval(killPoll);
       for (const e of entries.values()) {
         clearTimeout(e.timer);
+        clearTimeout(e.retryTimer);
         e.timer = undefined;
       }
       // Let a transition in progress finish its store write and routing.
