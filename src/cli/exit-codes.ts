@@ -2,9 +2,9 @@
  * The one place errors become exit codes. Commands throw; main.ts catches and
  * calls `exitCodeFor`.
  *
- * 0 success (and Go for `cutover report`), 1 error, 2 No-Go / invalid input
- * that a pipeline should gate on, 3 the admin API could not be reached,
- * 4 unauthorised.
+ * 0 success (and Go for `cutover report`), 1 any error (bad input included),
+ * 2 No-Go from `cutover report`, so a pipeline can gate on it, 3 the admin
+ * API could not be reached, 4 unauthorised.
  */
 import { ErrorCodes, isCutoverError } from '../core/errors.ts';
 
