@@ -49,8 +49,11 @@ export function validateConfig(input: CutoverConfigInput | unknown, source = '<i
   throw invalid(source, problems);
 }
 
+/** Changes the parsed file before validation (command-line flags that win over the file). */
+export type RawConfigPatch = (raw: Record<string, unknown>) => void;
+
 /** Parses YAML text; `file` is used in messages only. */
-export function parseConfigText(text: string, file: string): CutoverConfig {
+export function parseConfigText(text: string, file: string, patch?: RawConfigPatch): CutoverConfig {
   const lineCounter = new LineCounter();
   // `merge` allows YAML merge keys (`<<: *defaults`), so routes can share settings through an anchor.
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, merge: true });
@@ -66,6 +69,7 @@ export function parseConfigText(text: string, file: string): CutoverConfig {
   }
   const envProblems = substituteEnv(doc, lineCounter, file);
   const raw = doc.toJS() ?? {};
+  if (patch !== undefined && raw !== null && typeof raw === 'object') patch(raw as Record<string, unknown>);
   const result = configSchema.safeParse(raw);
   if (result.success && envProblems.length === 0) return deepFreeze(result.data);
   // A value whose variable is unset is reported once, as that, not again as an invalid value.
@@ -75,7 +79,7 @@ export function parseConfigText(text: string, file: string): CutoverConfig {
   throw invalid(file, sortProblems(problems));
 }
 
-export function loadConfigFile(file: string): CutoverConfig {
+export function loadConfigFile(file: string, patch?: RawConfigPatch): CutoverConfig {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -85,7 +89,7 @@ export function loadConfigFile(file: string): CutoverConfig {
       cause: err,
     });
   }
-  return parseConfigText(text, file);
+  return parseConfigText(text, file, patch);
 }
 
 function invalid(file: string, problems: ConfigProblem[]): CutoverError {
