@@ -7,7 +7,7 @@
  * duration field is defined locally.
  */
 import { z } from 'zod';
-import { tryParseDuration } from '../core/duration.ts';
+import { durationSchema } from './duration-schema.ts';
 import {
   STEP_EXAMPLE,
   STEP_MODES,
@@ -16,16 +16,7 @@ import {
   parseStepText,
 } from '../rollout/step-syntax.ts';
 
-const durationField = z
-  .union([z.number().nonnegative(), z.string()])
-  .transform((value, ctx) => {
-    const ms = tryParseDuration(value);
-    if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration; write 250ms, 30s, 10m or 1h` });
-      return z.NEVER;
-    }
-    return ms;
-  });
+const durationField = durationSchema;
 
 const positiveDuration = (what: string) =>
   durationField.refine((ms) => ms > 0, `${what} must be longer than 0`);

@@ -3,23 +3,12 @@
  * Schema in docs/, defaults, the admin API's accepted modes) derives from here.
  */
 import { z } from 'zod';
-import { tryParseDuration } from '../core/duration.ts';
+import { durationSchema } from './duration-schema.ts';
 import { compareRulesSchema, rulePathSchema } from './compare-schema.ts';
 import { rolloutPlanSchema, gatesSchema } from './rollout-schema.ts';
 import { resolvePlanTargets } from '../rollout/plan-targets.ts';
 
-/** Milliseconds, written as a number or as `250ms`, `30s`, `10m`, `1h`. */
-export const durationSchema = z
-  .union([z.number().nonnegative(), z.string()])
-  .transform((value, ctx) => {
-    const ms = tryParseDuration(value);
-    if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration; write 250ms, 30s, 10m or 1h` });
-      return z.NEVER;
-    }
-    return ms;
-  })
-  .meta({ description: 'Milliseconds as a number, or a string such as 250ms, 30s, 10m, 1h.' });
+export { durationSchema };
 
 const hostPort = z
   .string()
