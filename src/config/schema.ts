@@ -188,6 +188,42 @@ export const configSchema = z
       .strict()
       .prefault({}),
     gates: gatesSchema.prefault({}),
+    report: z
+      .object({
+        since: durationSchema.default(86_400_000).meta({ description: '`cutover report` looks back this far unless --since says otherwise.' }),
+        criteria: z
+          .object({
+            maxP95Ratio: z
+              .number()
+              .positive()
+              .default(1.1)
+              .meta({ description: 'Candidate p95 / legacy p95 must be at most this. 1.1 = "not more than 10% slower"; 0.7 = "at least 30% faster".' }),
+            errorRateMargin: z
+              .number()
+              .min(0)
+              .max(1)
+              .default(0.01)
+              .meta({ description: "The candidate's error rate (95% upper bound) may exceed legacy's observed rate by at most this fraction (0.01 = one percentage point)." }),
+            maxMismatchRate: z
+              .number()
+              .min(0)
+              .max(1)
+              .optional()
+              .meta({ description: 'When set, the mismatch rate (95% upper bound) must be at most this. Open mismatch groups block whatever this says.' }),
+            minCompared: z.number().int().nonnegative().default(100).meta({ description: 'Fewer compared pairs than this on an endpoint is "insufficient data".' }),
+            minRequests: z
+              .number()
+              .int()
+              .nonnegative()
+              .default(100)
+              .meta({ description: 'Fewer responses than this from either backend is "insufficient data" for the latency and error-rate criteria.' }),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({})
+      .meta({ description: 'Go/No-Go criteria for `cutover report`; command-line flags override them.' }),
     plans: z.record(z.string(), rolloutPlanSchema).default({}).meta({ description: 'Rollout plans keyed by route id or component name.' }),
     killSwitch: z
       .object({
