@@ -13,22 +13,23 @@ import type { CutoverConfig } from '../config/schema.ts';
 import { deepFreeze } from '../config/load.ts';
 import { CutoverError, ErrorCodes } from '../core/errors.ts';
 import { channels } from '../dataplane/events.ts';
+import type { RecordSettings } from '../dataplane/recording-tap.ts';
 import type { RouteState, RoutingSnapshot } from '../dataplane/routing-snapshot.ts';
-import { createDataPlane, parseHostPort } from '../dataplane/server.ts';
+import { createDataPlane, parseHostPort, type RoutingChangeInput } from '../dataplane/server.ts';
 import { createEndpointResolver } from './endpoint-resolver.ts';
 
 export interface DataPlaneHandle {
   listen(address: string): Promise<{ host: string; port: number }>;
-  apply(change: { config?: CutoverConfig; overrides?: ReadonlyMap<string, RouteState>; killSwitch?: boolean }): Promise<RoutingSnapshot>;
+  apply(change: RoutingChangeInput): Promise<RoutingSnapshot>;
   snapshot(): RoutingSnapshot;
   load(): { connections: number; shadowActive: number; shadowQueued: number };
   close(timeoutMs: number): Promise<{ drained: boolean }>;
 }
 
 type ToWorker =
-  | { type: 'init'; config: CutoverConfig; overrides: Array<[string, RouteState]>; killSwitch: boolean }
+  | { type: 'init'; config: CutoverConfig; overrides: Array<[string, RouteState]>; killSwitch: boolean; recording: Array<[string, RecordSettings]> }
   | { type: 'listen'; address: string }
-  | { type: 'apply'; id: number; config?: CutoverConfig; overrides?: Array<[string, RouteState]>; killSwitch?: boolean }
+  | { type: 'apply'; id: number; config?: CutoverConfig; overrides?: Array<[string, RouteState]>; killSwitch?: boolean; recording?: Array<[string, RecordSettings]> }
   | { type: 'close'; timeoutMs: number };
 
 type FromWorker =
@@ -38,7 +39,7 @@ type FromWorker =
   | { type: 'events'; batch: Array<[EventKind, unknown]>; load: WorkerLoad }
   | { type: 'closed'; drained: boolean };
 
-type EventKind = 'exchange' | 'comparisonPair' | 'comparisonSkipped' | 'request';
+type EventKind = 'exchange' | 'comparisonPair' | 'comparisonSkipped' | 'request' | 'recorded';
 interface WorkerLoad {
   connections: number;
   shadowActive: number;
@@ -58,7 +59,12 @@ export async function createClusterDataPlane(options: {
   const { logger } = options;
   // The primary compiles the same snapshot the workers do, for status and descriptions; it never listens.
   const mirror = createDataPlane({ config: options.config, overrides: options.overrides, killSwitch: options.killSwitch });
-  let state = { config: options.config, overrides: options.overrides, killSwitch: options.killSwitch };
+  let state: { config: CutoverConfig; overrides: ReadonlyMap<string, RouteState>; killSwitch: boolean; recording: ReadonlyMap<string, RecordSettings> } = {
+    config: options.config,
+    overrides: options.overrides,
+    killSwitch: options.killSwitch,
+    recording: new Map(),
+  };
   let listenAddress: string | undefined;
   let closing = false;
   let applySeq = 0;
@@ -90,7 +96,7 @@ export async function createClusterDataPlane(options: {
   const fork = (): Worker => {
     const worker = cluster.fork();
     worker.on('message', (msg: FromWorker) => onMessage(worker, msg));
-    send(worker, { type: 'init', config: state.config, overrides: [...state.overrides], killSwitch: state.killSwitch });
+    send(worker, { type: 'init', config: state.config, overrides: [...state.overrides], killSwitch: state.killSwitch, recording: [...state.recording] });
     if (listenAddress !== undefined) send(worker, { type: 'listen', address: listenAddress });
     worker.on('exit', (code, signal) => {
       loads.delete(worker.id);
@@ -138,6 +144,7 @@ export async function createClusterDataPlane(options: {
         config: change.config ?? state.config,
         overrides: change.overrides ?? state.overrides,
         killSwitch: change.killSwitch ?? state.killSwitch,
+        recording: change.recording ?? state.recording,
       };
       const snapshot = mirror.update(change);
       const id = ++applySeq;
@@ -160,6 +167,7 @@ export async function createClusterDataPlane(options: {
         if (change.config) msg.config = change.config;
         if (change.overrides) msg.overrides = [...change.overrides];
         if (change.killSwitch !== undefined) msg.killSwitch = change.killSwitch;
+        if (change.recording) msg.recording = [...change.recording];
         for (const w of targets) send(w, msg);
       });
       return snapshot;
@@ -211,7 +219,7 @@ export function runClusterWorker(): void {
     sendToPrimary({ type: 'events', batch: batch.splice(0), load });
   };
   setInterval(flush, FLUSH_INTERVAL_MS).unref();
-  for (const kind of ['exchange', 'comparisonPair', 'comparisonSkipped', 'request'] as const) {
+  for (const kind of ['exchange', 'comparisonPair', 'comparisonSkipped', 'request', 'recorded'] as const) {
     channels[kind].subscribe((event) => {
       batch.push([kind, event]);
     });
@@ -224,6 +232,7 @@ export function runClusterWorker(): void {
           config: deepFreeze(msg.config),
           overrides: new Map(msg.overrides),
           killSwitch: msg.killSwitch,
+          recording: new Map(msg.recording),
           endpointOf: endpoints.endpointOf,
         });
         break;
@@ -240,6 +249,7 @@ export function runClusterWorker(): void {
           ...(msg.config ? { config: deepFreeze(msg.config) } : {}),
           ...(msg.overrides ? { overrides: new Map(msg.overrides) } : {}),
           ...(msg.killSwitch !== undefined ? { killSwitch: msg.killSwitch } : {}),
+          ...(msg.recording ? { recording: new Map(msg.recording) } : {}),
         });
         sendToPrimary({ type: 'applied', id: msg.id });
         break;

@@ -7,6 +7,7 @@
  */
 import type { Logger } from 'pino';
 import type { CutoverConfig } from '../config/schema.ts';
+import type { RecordSettings } from '../dataplane/recording-tap.ts';
 import type { RoutingSnapshot } from '../dataplane/routing-snapshot.ts';
 import type { Store } from '../storage/store.ts';
 import type { AdminRoute } from './admin/admin-router.ts';
@@ -22,6 +23,8 @@ export interface FeatureContext {
   snapshot(): RoutingSnapshot;
   /** Data-plane load gauges (summed across workers). */
   dataPlaneLoad(): { connections: number; shadowActive: number; shadowQueued: number };
+  /** Replaces the set of recorded routes on every data plane; resolves once each has swapped its snapshot. */
+  setRecording(recording: ReadonlyMap<string, RecordSettings>): Promise<void>;
   /** Lookup of other features' public APIs by name, for the few that build on another (rollout reads telemetry). */
   feature<T>(name: string): T | undefined;
 }

@@ -107,6 +107,9 @@ export async function startCutover(options: StartOptions): Promise<CutoverRuntim
     routing,
     snapshot: (): RoutingSnapshot => dataPlane.snapshot(),
     dataPlaneLoad: () => dataPlane.load(),
+    setRecording: async (recording) => {
+      await dataPlane.apply({ recording });
+    },
     feature: <T>(name: string) => features.find((f) => f.name === name)?.api as T | undefined,
   };
   for (const factory of options.features ?? []) features.push(await factory(context));

@@ -94,9 +94,26 @@ export interface RequestEvent {
   traceparent: string | undefined;
 }
 
+/** One client request on a route being recorded, as the client sent it (and, when asked, as it was answered). */
+export interface RecordedEvent {
+  route: string;
+  /** Epoch ms at arrival. */
+  time: number;
+  method: string;
+  /** Path and query as the client sent them. */
+  url: string;
+  /** The client's headers as received (hop-by-hop fields included; the recorder drops what it must). */
+  headers: Record<string, string | string[] | undefined>;
+  /** Empty when `bodyTruncated`: a request over the capture cap is recorded without its body. */
+  body: Buffer;
+  bodyTruncated: boolean;
+  response?: { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer; truncated: boolean };
+}
+
 export const channels = {
   exchange: diagnosticsChannel.channel('cutover:exchange'),
   comparisonPair: diagnosticsChannel.channel('cutover:comparison-pair'),
   comparisonSkipped: diagnosticsChannel.channel('cutover:comparison-skipped'),
   request: diagnosticsChannel.channel('cutover:request'),
+  recorded: diagnosticsChannel.channel('cutover:recorded'),
 } as const;

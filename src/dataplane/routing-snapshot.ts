@@ -10,6 +10,7 @@ import type { BackendName, CutoverConfig, Mode, RouteConfig } from '../config/sc
 import { ClientExchange, type FallbackPolicy } from './proxy-exchange.ts';
 import { createRequestContext, isIdempotent, type RequestContext } from './request-context.ts';
 import { compileMatcher, type RouteMatcher } from './route-matcher.ts';
+import { createRecordingServe, type RecordSettings } from './recording-tap.ts';
 import { createMirroredServe, type ShadowLimiter } from './shadow-dispatcher.ts';
 import { percentToThreshold, stickyBucket } from './sticky-hash.ts';
 import type { UpstreamSet } from './upstream-pool.ts';
@@ -25,6 +26,8 @@ export interface RoutingInputs {
   overrides: ReadonlyMap<string, RouteState>;
   /** When on, every route serves legacy whatever its mode. */
   killSwitch: boolean;
+  /** Routes being recorded (`cutover record`); only these compile a recording serve path. */
+  recording?: ReadonlyMap<string, RecordSettings>;
 }
 
 export interface RoutingDeps {
@@ -227,6 +230,9 @@ export function compileRoutingSnapshot(inputs: RoutingInputs, deps: RoutingDeps,
       };
       pickForUpgrade = (req) => parseOverride(req.headers[overrideHeader], overrideSecret) ?? normalPick(req);
     }
+
+    const recording = inputs.recording?.get(id);
+    if (recording !== undefined) serve = createRecordingServe(serve, id, recording);
 
     return {
       id,

@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import type { CutoverConfig } from '../config/schema.ts';
 import { CutoverError, ErrorCodes } from '../core/errors.ts';
 import { pathnameOf } from './request-context.ts';
+import type { RecordSettings } from './recording-tap.ts';
 import { compileRoutingSnapshot, type RouteState, type RoutingDeps, type RoutingSnapshot } from './routing-snapshot.ts';
 import { createShadowLimiter, type ShadowLimiter } from './shadow-dispatcher.ts';
 import { proxyUpgrade } from './upgrade-proxy.ts';
@@ -18,15 +19,24 @@ export interface DataPlaneOptions {
   config: CutoverConfig;
   overrides?: ReadonlyMap<string, RouteState>;
   killSwitch?: boolean;
+  recording?: ReadonlyMap<string, RecordSettings>;
   /** Learned endpoint templates for catch-all routes; defaults to the route's own template. */
   endpointOf?: RoutingDeps['endpointOf'];
+}
+
+/** What `update` may change; fields left out keep their current value. */
+export interface RoutingChangeInput {
+  config?: CutoverConfig;
+  overrides?: ReadonlyMap<string, RouteState>;
+  killSwitch?: boolean;
+  recording?: ReadonlyMap<string, RecordSettings>;
 }
 
 export interface DataPlane {
   readonly server: Server;
   listen(address: string): Promise<{ host: string; port: number }>;
   /** Compiles and swaps the routing snapshot. Returns the new snapshot once every later request will see it. */
-  update(change: { config?: CutoverConfig; overrides?: ReadonlyMap<string, RouteState>; killSwitch?: boolean }): RoutingSnapshot;
+  update(change: RoutingChangeInput): RoutingSnapshot;
   snapshot(): RoutingSnapshot;
   /** Shadow work in flight and queued, for telemetry. */
   shadowLoad(): { active: number; queued: number };
@@ -65,6 +75,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
   let config = options.config;
   let overrides: ReadonlyMap<string, RouteState> = options.overrides ?? new Map();
   let killSwitch = options.killSwitch ?? false;
+  let recording: ReadonlyMap<string, RecordSettings> = options.recording ?? new Map();
   let primary = createUpstreamSet(config);
   let shadow: UpstreamSet | undefined;
   let limiter: ShadowLimiter | undefined;
@@ -88,7 +99,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     endpointOf: options.endpointOf ?? ((_id, template) => template),
   };
 
-  let current = compileRoutingSnapshot({ config, overrides, killSwitch }, deps, ++version);
+  let current = compileRoutingSnapshot({ config, overrides, killSwitch, recording }, deps, ++version);
 
   const onRequestDone = (): void => {
     inFlight--;
@@ -160,7 +171,8 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
       }
       if (change.overrides !== undefined) overrides = change.overrides;
       if (change.killSwitch !== undefined) killSwitch = change.killSwitch;
-      current = compileRoutingSnapshot({ config, overrides, killSwitch }, deps, ++version);
+      if (change.recording !== undefined) recording = change.recording;
+      current = compileRoutingSnapshot({ config, overrides, killSwitch, recording }, deps, ++version);
       return current;
     },
     snapshot: () => current,
