@@ -16,7 +16,17 @@ export const ExitCodes = {
   UNAUTHORIZED: 4,
 } as const;
 
+/**
+ * A command's negative answer, not a failure: `cutover report` throws it after
+ * writing a No-Go report, so the answer reaches the exit code without the
+ * command calling process.exit.
+ */
+export class NoGoVerdict extends Error {
+  override readonly name = 'NoGoVerdict';
+}
+
 export function exitCodeFor(err: unknown): number {
+  if (err instanceof NoGoVerdict) return ExitCodes.NO_GO;
   if (!isCutoverError(err)) return ExitCodes.ERROR;
   switch (err.code) {
     case ErrorCodes.ADMIN_UNREACHABLE:
@@ -30,6 +40,7 @@ export function exitCodeFor(err: unknown): number {
 
 /** Error text for a terminal: what went wrong, then how to fix it. */
 export function describeError(err: unknown): string {
+  if (err instanceof NoGoVerdict) return `no-go: ${err.message}`;
   if (isCutoverError(err)) return err.hint ? `error: ${err.message}\n  hint: ${err.hint}` : `error: ${err.message}`;
   const e = err as Error;
   return `error: ${e?.message ?? String(err)}`;
