@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { durationSchema } from './duration-schema.ts';
+import { BACKEND_NAMES, MODES, type BackendName, type Mode } from './modes.ts';
 import { compareRulesSchema, rulePathSchema } from './compare-schema.ts';
 import { rolloutPlanSchema, gatesSchema } from './rollout-schema.ts';
 import { resolvePlanTargets } from '../rollout/plan-targets.ts';
@@ -14,8 +15,7 @@ const hostPort = z
   .string()
   .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:8080');
 
-export const BACKEND_NAMES = ['legacy', 'candidate', 'replica'] as const;
-export type BackendName = (typeof BACKEND_NAMES)[number];
+export { BACKEND_NAMES, MODES, type BackendName, type Mode };
 
 export const backendSchema = z
   .object({
@@ -57,8 +57,6 @@ export const stickinessSchema = z
   )
   .meta({ description: 'What keeps a user on one side: header:NAME, cookie:NAME, query:NAME, ip or random.' });
 
-export const MODES = ['legacy', 'candidate', 'canary', 'shadow', 'live'] as const;
-export type Mode = (typeof MODES)[number];
 
 export const percentSchema = z
   .number()

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { MODES, type Mode } from '../../config/schema.ts';
+import { MODES, type Mode } from '../../config/modes.ts';
 import { CutoverError, ErrorCodes } from '../../core/errors.ts';
 import type { RouteDescription } from '../../dataplane/routing-snapshot.ts';
 import type { AdminCall } from '../admin-client.ts';

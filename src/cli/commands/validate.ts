@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
-import { loadConfigFile } from '../../config/load.ts';
 
 export function registerValidateCommand(program: Command): void {
   program
     .command('validate')
     .description('Check a config file; prints every problem with file:line:column and key path')
     .requiredOption('-c, --config <file>', 'cutover.yaml')
-    .action((flags: { config: string }) => {
+    .action(async (flags: { config: string }) => {
+      // Loaded on use: the schema and its YAML parser are most of the CLI's start-up time.
+      const { loadConfigFile } = await import('../../config/load.ts');
       const config = loadConfigFile(flags.config);
       const modes = config.routes.map((r) => `${r.id}=${r.mode ?? config.defaults.mode}`).join(', ');
       process.stdout.write(
