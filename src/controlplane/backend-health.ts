@@ -104,7 +104,9 @@ export function createBackendHealthMonitor(initial: CutoverConfig): BackendHealt
       state.lastFailure = { at: Date.now(), cause: e.failure };
     } else state.consecutiveFailures = 0;
   };
-  channels.exchange.subscribe(onExchange);
+  // Passive health rides on the exchange events telemetry already asks for; with telemetry off they are never built.
+  const passive = initial.telemetry.enabled;
+  if (passive) channels.exchange.subscribe(onExchange);
   start(initial);
 
   return {
@@ -112,7 +114,7 @@ export function createBackendHealthMonitor(initial: CutoverConfig): BackendHealt
     reconfigure: start,
     close() {
       for (const t of timers.splice(0)) clearInterval(t);
-      channels.exchange.unsubscribe(onExchange);
+      if (passive) channels.exchange.unsubscribe(onExchange);
     },
   };
 }

@@ -71,6 +71,7 @@ export type SkipReason = 'sampled_out' | 'unsafe_method' | 'queue_full' | 'body_
 
 /** A request that was eligible for comparison but was not compared. */
 export interface ComparisonSkippedEvent {
+  requestId: string;
   route: string;
   endpoint: string;
   method: string;

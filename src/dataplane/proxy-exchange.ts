@@ -88,7 +88,7 @@ function publishExchange(
     startedAt: ctx.startedAt + (t0 - ctx.t0),
     ttfbMs: status === 0 ? now - t0 : ttfb,
     totalMs: now - t0,
-    requestBytes: 0,
+    requestBytes: ctx.requestBytes,
     responseBytes,
   };
   if (failure !== undefined) event.failure = failure;

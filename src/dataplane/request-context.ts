@@ -22,6 +22,8 @@ export interface RequestContext {
   /** Headers to forward, flattened [name, value, …], without Host and hop-by-hop fields. */
   readonly headers: string[];
   readonly hasBody: boolean;
+  /** Declared request body size (Content-Length); 0 for chunked uploads, whose size is not known up front. */
+  readonly requestBytes: number;
   readonly remoteAddress: string | undefined;
   readonly traceparent: string;
   /** performance.now() at arrival. */
@@ -113,6 +115,7 @@ export function createRequestContext(
     clientHost,
     headers,
     hasBody: te !== undefined || (cl !== undefined && cl !== '0'),
+    requestBytes: cl === undefined ? 0 : Number(cl) || 0,
     remoteAddress,
     traceparent,
     t0: performance.now(),

@@ -62,7 +62,7 @@ export function createShadowLimiter(options: { maxConcurrency: number; maxQueue:
 
 export function publishSkip(ctx: RequestContext, reason: ExtendedSkipReason): void {
   if (channels.comparisonSkipped.hasSubscribers) {
-    channels.comparisonSkipped.publish({ route: ctx.routeId, endpoint: ctx.endpoint, method: ctx.method, reason, time: Date.now() });
+    channels.comparisonSkipped.publish({ requestId: ctx.requestId, route: ctx.routeId, endpoint: ctx.endpoint, method: ctx.method, reason, time: Date.now() });
   }
 }
 
