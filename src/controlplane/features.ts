@@ -4,7 +4,8 @@
  */
 import { createComparisonFeature } from './comparison/comparison-feature.ts';
 import type { FeatureFactory } from './feature.ts';
+import { createRecordFeature } from './record/record-feature.ts';
 import { createRolloutFeature } from './rollout/index.ts';
 import { createTelemetryFeature } from './telemetry/index.ts';
 
-export const defaultFeatures: FeatureFactory[] = [createTelemetryFeature, createComparisonFeature, createRolloutFeature];
+export const defaultFeatures: FeatureFactory[] = [createTelemetryFeature, createComparisonFeature, createRolloutFeature, createRecordFeature];
