@@ -7,7 +7,6 @@ import { VERSION } from '../controlplane/version.ts';
 import { createAdminClient, resolveAdminOptions, type AdminCall } from './admin-client.ts';
 import { registerDiffsCommands } from './commands/diffs.ts';
 import { registerRecordCommands } from './commands/record.ts';
-import { registerRecordCommands } from './commands/record.ts';
 import { registerReportCommand } from './commands/report.ts';
 import { registerRolloutCommands } from './commands/rollout.ts';
 import { registerRoutingCommands } from './commands/routing.ts';
@@ -33,7 +32,6 @@ export function buildProgram(): Command {
   registerRolloutCommands(program, api);
   registerDiffsCommands(program, api);
   registerStatsCommand(program, api);
-  registerRecordCommands(program, api);
   registerRecordCommands(program, api);
   registerReportCommand(program);
   return program;
