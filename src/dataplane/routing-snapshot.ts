@@ -120,7 +120,8 @@ function compileChooser(routeId: string, percent: number, stickiness: string): (
   const keyOf = compileStickiness(stickiness);
   if (keyOf === undefined) return () => (Math.random() * 10_000 < threshold ? 'candidate' : 'legacy');
   return (req) => {
-    const key = keyOf(req) ?? req.socket.remoteAddress ?? '';
+    const given = keyOf(req);
+    const key = given === undefined || given === '' ? (req.socket.remoteAddress ?? '') : given;
     return stickyBucket(routeId, key) < threshold ? 'candidate' : 'legacy';
   };
 }

@@ -3,10 +3,11 @@
  * once per connection by the route's mode; after the 101 both sockets are
  * piped, and when either side closes, so does the other.
  */
-import type { IncomingMessage } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { channels } from './events.ts';
+import { HOP_BY_HOP_RESPONSE } from './hop-by-hop.ts';
 import { createRequestContext, headersFor } from './request-context.ts';
 import { classifyFailure } from './upstream-errors.ts';
 import type { Upstream } from './upstream-pool.ts';
@@ -41,6 +42,7 @@ export function proxyUpgrade(req: IncomingMessage, client: Duplex, head: Buffer,
       responseBytes: 0,
     });
   };
+  let refusedStatus = 0;
   const handler: Dispatcher.DispatchHandler = {
     onRequestStart() {},
     onRequestUpgrade(_controller, statusCode, headers, upstreamSocket) {
@@ -66,13 +68,32 @@ export function proxyUpgrade(req: IncomingMessage, client: Duplex, head: Buffer,
       upstreamSocket.on('error', closeBoth);
       publish(statusCode);
     },
-    onResponseStart(controller, statusCode) {
-      // The backend refused the upgrade with an ordinary response.
-      controller.abort(Object.assign(new Error(`backend answered ${statusCode} instead of 101`), { code: 'UND_ERR_INFO' }));
+    // The backend refused the upgrade with an ordinary response (401, 403, 426…):
+    // relay it as-is, so the client sees the backend's reason rather than a 502.
+    onResponseStart(_controller, statusCode, headers, statusMessage) {
+      if (statusCode < 200) return;
+      refusedStatus = statusCode;
+      let head = `HTTP/1.1 ${statusCode} ${statusMessage || STATUS_CODES[statusCode] || ''}\r\n`;
+      for (const [name, value] of Object.entries(headers)) {
+        if (value === undefined || HOP_BY_HOP_RESPONSE.has(name) || name === 'content-length') continue;
+        for (const v of Array.isArray(value) ? value : [value]) head += `${name}: ${v}\r\n`;
+      }
+      // Length unknown up front (the body streams), so the connection ends the body.
+      client.write(`${head}connection: close\r\n\r\n`);
     },
-    onResponseData() {},
-    onResponseEnd() {},
+    onResponseData(_controller, chunk) {
+      client.write(chunk);
+    },
+    onResponseEnd() {
+      client.end();
+      publish(refusedStatus);
+    },
     onResponseError(_controller, err) {
+      if (refusedStatus !== 0) {
+        client.destroy();
+        publish(0, classifyFailure(err));
+        return;
+      }
       const cause = classifyFailure(err);
       publish(0, cause);
       if (client.writable) {

@@ -303,6 +303,8 @@ describe('canary stickiness', () => {
         sides.add(want);
         await fromAddress(n, async (agent) => {
           for (let r = 0; r < 2; r++) assert.equal(await side(path, {}, agent), want, `${route} from 127.0.0.${n}`);
+          // A key that is present but empty is no key either.
+          if (route === 'by-header') assert.equal(await side(path, { 'x-user': '' }, agent), want, `empty header from 127.0.0.${n}`);
         });
       }
       assert.equal(sides.size, 2, `${route}: keyless clients should spread over both sides by IP`);

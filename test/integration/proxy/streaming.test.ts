@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { echoJson, startBackend, type Backend } from '../../helpers/backends.ts';
@@ -104,6 +105,18 @@ describe('WebSocket and Server-Sent Events', () => {
     assert.equal(await ws.next(), 'candidate:hi');
     assert.equal(candidateWs!.sockets.length, before + 1);
     ws.socket.destroy();
+  });
+
+  it('relays the backend’s own answer when it refuses an upgrade, instead of a 502', async () => {
+    const socket = connect(cutover!.proxyPort, '127.0.0.1');
+    cleanups.push(() => socket.destroy());
+    // No Sec-WebSocket-Key: the echo server refuses with its own 400.
+    socket.write('GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+    let text = '';
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+    await within(new Promise<void>((resolve) => socket.once('close', () => resolve())), 5_000, 'the refused upgrade to end');
+    assert.match(text, /^HTTP\/1\.1 400 /);
+    assert.doesNotMatch(text, /upgrade_failed/);
   });
 
   it('a client EOF closes the proxied pair even when the backend ignores EOF', async () => {
