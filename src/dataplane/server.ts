@@ -60,10 +60,16 @@ function createUpstreamSet(config: CutoverConfig, options: { connections?: numbe
   };
 }
 
-const BAD_REQUEST_BODY = JSON.stringify({ error: 'bad_request', message: 'the request could not be parsed as HTTP/1.1' });
-const BAD_REQUEST = Buffer.from(
-  `HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(BAD_REQUEST_BODY)}\r\n\r\n${BAD_REQUEST_BODY}`,
-);
+function rawJsonResponse(status: string, body: object): Buffer {
+  const text = JSON.stringify(body);
+  return Buffer.from(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
+}
+
+const BAD_REQUEST = rawJsonResponse('400 Bad Request', { error: 'bad_request', message: 'the request could not be parsed as HTTP/1.1' });
+const HEADERS_TOO_LARGE = rawJsonResponse('431 Request Header Fields Too Large', {
+  error: 'headers_too_large',
+  message: 'the request headers are larger than this proxy accepts (16 KiB by default; node --max-http-header-size raises it)',
+});
 
 /**
  * @example
@@ -137,7 +143,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
       socket.destroy();
       return;
     }
-    socket.end(BAD_REQUEST);
+    socket.end(err.code === 'HPE_HEADER_OVERFLOW' ? HEADERS_TOO_LARGE : BAD_REQUEST);
   });
 
   return {
