@@ -7,7 +7,6 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CutoverError, ErrorCodes } from '../../core/errors.ts';
 import type { RecordingStatus } from '../../controlplane/record/record-feature.ts';
-import { parseRate, parseRecordDuration, parseSize } from '../../controlplane/record/record-request.ts';
 import type { AdminCall } from '../admin-client.ts';
 import { renderTable } from '../table.ts';
 
@@ -45,6 +44,7 @@ export function registerRecordCommands(program: Command, api: () => AdminCall): 
         throw new CutoverError(ErrorCodes.INPUT_INVALID, 'cutover record needs --route and --out', { hint: 'cutover record --route checkout --rate 5% --out traffic.ndjson' });
       }
       // Checked here too so a typo fails before reaching the server, with the same words.
+      const { parseRate, parseRecordDuration, parseSize } = await import('../../controlplane/record/record-request.ts');
       parseRate(flags.rate);
       parseSize(flags.maxSize);
       parseRecordDuration(flags.duration);
