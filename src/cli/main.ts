@@ -7,6 +7,7 @@ import { VERSION } from '../controlplane/version.ts';
 import { createAdminClient, resolveAdminOptions, type AdminCall } from './admin-client.ts';
 import { registerDiffsCommands } from './commands/diffs.ts';
 import { registerRecordCommands } from './commands/record.ts';
+import { registerReplayCommands } from './commands/replay.ts';
 import { registerReportCommand } from './commands/report.ts';
 import { registerRolloutCommands } from './commands/rollout.ts';
 import { registerRoutingCommands } from './commands/routing.ts';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerDiffsCommands(program, api);
   registerStatsCommand(program, api);
   registerRecordCommands(program, api);
+  registerReplayCommands(program);
   registerReportCommand(program);
   return program;
 }
