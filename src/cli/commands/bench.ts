@@ -1,0 +1,82 @@
+/**
+ * `cutover bench`: a load comparison of legacy and candidate outside the
+ * proxy, with the same request mix, alternating rounds and a load generator
+ * that reports when it, rather than the backends, is the limit.
+ */
+import type { Command } from 'commander';
+import { tryParseDuration } from '../../core/duration.ts';
+import { CutoverError, ErrorCodes } from '../../core/errors.ts';
+import { summarizeBench, type BenchRound } from '../../loadtest/bench-summary.ts';
+import { runBench } from '../../loadtest/compare-backends.ts';
+import { renderBench, renderRoundLine } from '../../loadtest/render-bench.ts';
+import { readRequestMix, singleRequestMix, type MixRequest } from '../../loadtest/request-mix.ts';
+
+interface BenchFlags {
+  legacy: string;
+  candidate: string;
+  from?: string;
+  path?: string;
+  method: string;
+  duration: string;
+  connections: string;
+  rounds: string;
+  warmup: string;
+  maxGeneratorCpu: string;
+  json?: boolean;
+}
+
+function bad(message: string, hint: string): CutoverError {
+  return new CutoverError(ErrorCodes.INPUT_INVALID, message, { hint });
+}
+
+function duration(value: string, flag: string): number {
+  const ms = tryParseDuration(value);
+  if (ms === undefined) throw bad(`${flag} "${value}" is not a duration`, `e.g. ${flag} 30s`);
+  return ms;
+}
+
+function integer(value: string, flag: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw bad(`${flag} "${value}" must be an integer from ${min} to ${max}`, `e.g. ${flag} ${min}`);
+  return n;
+}
+
+/**
+ * @example
+ * registerBenchCommand(program); // cutover bench --legacy http://10.0.0.5:8001 --candidate http://10.0.0.6:8002 --path /products --duration 60s --connections 50
+ */
+export function registerBenchCommand(program: Command): void {
+  program
+    .command('bench')
+    .description('Load comparison: the same requests against legacy and candidate in alternating rounds; throughput, p50/p95/p99, errors and ratios')
+    .requiredOption('--legacy <url>', 'legacy base URL')
+    .requiredOption('--candidate <url>', 'candidate base URL')
+    .option('--from <file>', 'request mix: NDJSON, one {method, url, headers?, body?, bodyEncoding?} per line')
+    .option('--path <path>', 'or a single request path (with query)')
+    .option('--method <method>', 'method for --path', 'GET')
+    .option('--duration <d>', 'total measured time, split over the rounds', '30s')
+    .option('--connections <n>', 'closed-loop connections per backend', '50')
+    .option('--rounds <n>', 'measured rounds, alternating legacy and candidate (even)', '6')
+    .option('--warmup <d>', 'unmeasured traffic per backend before the first round', '1s')
+    .option('--max-generator-cpu <fraction>', 'warn when the generator uses more than this share of one core', '0.9')
+    .option('--json', 'print the summary as JSON')
+    .action(async (flags: BenchFlags) => {
+      if ((flags.from === undefined) === (flags.path === undefined)) throw bad('give exactly one of --from FILE and --path PATH', 'e.g. --path /products or --from traffic.ndjson');
+      const mix: MixRequest[] = flags.from !== undefined ? readRequestMix(flags.from) : singleRequestMix(flags.path!, flags.method);
+      const durationMs = duration(flags.duration, '--duration');
+      const warmupMs = duration(flags.warmup, '--warmup');
+      const connections = integer(flags.connections, '--connections', 1, 10_000);
+      const rounds = integer(flags.rounds, '--rounds', 2, 1000);
+      const cpuThreshold = Number(flags.maxGeneratorCpu);
+      if (!(cpuThreshold > 0)) throw bad(`--max-generator-cpu "${flags.maxGeneratorCpu}" must be a positive fraction`, 'e.g. --max-generator-cpu 0.9');
+      if (durationMs <= 0) throw bad('--duration must be more than 0', 'e.g. --duration 30s');
+      const progress = flags.json ? undefined : (r: BenchRound) => {
+        const row = summarizeBench([r], { cpuThreshold }).rounds[0]!;
+        process.stderr.write(`${renderRoundLine(row, rounds)}\n`);
+      };
+      const measured = await runBench({ legacyUrl: flags.legacy, candidateUrl: flags.candidate, mix, durationMs, rounds, connections, warmupMs, ...(progress ? { onRound: progress } : {}) });
+      const summary = summarizeBench(measured, { cpuThreshold });
+      if (flags.json) process.stdout.write(`${JSON.stringify({ connections, durationMs, requests: mix.length, ...summary }, null, 2)}\n`);
+      else process.stdout.write(renderBench(summary, { connections, durationMs, requests: mix.length }));
+    });
+}
