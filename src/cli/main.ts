@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../controlplane/version.ts';
 import { createAdminClient, resolveAdminOptions, type AdminCall } from './admin-client.ts';
+import { registerBenchCommand } from './commands/bench.ts';
 import { registerDiffsCommands } from './commands/diffs.ts';
 import { registerRecordCommands } from './commands/record.ts';
 import { registerReplayCommands } from './commands/replay.ts';
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerRecordCommands(program, api);
   registerReplayCommands(program);
   registerReportCommand(program);
+  registerBenchCommand(program);
   return program;
 }
 
