@@ -18,6 +18,8 @@ export function parseNginxTime(text: string): number {
   const m = /^(\d{2})\/(\w{3})\/(\d{4}):(\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})$/.exec(text);
   if (!m || MONTHS[m[2]!] === undefined) return NaN;
   const utc = Date.UTC(Number(m[3]), MONTHS[m[2]!]!, Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6]));
+  // Date.UTC rolls 32/Nov over into December; a log with that day is corrupt.
+  if (new Date(utc).getUTCDate() !== Number(m[1])) return NaN;
   const offset = (Number(m[8]) * 60 + Number(m[9])) * 60_000 * (m[7] === '+' ? 1 : -1);
   return utc - offset;
 }
@@ -65,16 +67,8 @@ export function importNginx(text: string, options: { host?: string } = {}): Ngin
       out.skippedMethods[method] = (out.skippedMethods[method] ?? 0) + 1;
       continue;
     }
-    // A proxy-style absolute target ("GET http://host/p") is replayed by its path.
-    if (/^https?:\/\//i.test(url)) {
-      try {
-        const u = new URL(url);
-        url = `${u.pathname}${u.search}`;
-      } catch {
-        out.skipped.push({ where: n, reason: `target "${url.slice(0, 80)}" is not a URL` });
-        continue;
-      }
-    }
+    // A proxy-style absolute target ("GET http://host/p") is replayed by its path, as logged (no re-encoding).
+    if (/^https?:\/\//i.test(url)) url = url.replace(/^https?:\/\/[^/?#]*/i, '') || '/';
     if (!url.startsWith('/')) {
       out.skipped.push({ where: n, reason: `target "${url.slice(0, 80)}" is not a path` });
       continue;
