@@ -154,6 +154,34 @@ describe('record, replay, diffs', () => {
     ]);
   });
 
+  it('records through --workers 2: every worker gets the change and the primary writes one file', { timeout: 60_000 }, async () => {
+    const workersDir = tempDir('cutover-record-workers-');
+    const cut = await startCutoverProcess({
+      dir: workersDir,
+      args: ['--workers', '2'],
+      config: { backends: { legacy: { url: live.url }, candidate: { url: live.url } }, routes: ROUTES },
+    });
+    try {
+      const out = join(workersDir.path, 'users.ndjson');
+      const start = await runCli(['--admin-url', cut.adminUrl, 'record', '--route', 'users', '--out', out, '--duration', '1m']);
+      assert.equal(start.code, 0, start.stderr);
+      // The primary never serves: every recorded line came from a worker through the event forwarding.
+      for (let i = 0; i < 20; i++) {
+        const res = await request(`${cut.proxyUrl}/users/${i}`, { reset: true });
+        await res.body.text();
+      }
+      await (await request(`${cut.proxyUrl}/products`, { reset: true })).body.text();
+      const stop = await runCli(['--admin-url', cut.adminUrl, 'record', 'stop', 'users', '--json']);
+      assert.equal(stop.code, 0, stop.stderr);
+      assert.equal((JSON.parse(stop.stdout) as { requests: number }).requests, 20);
+      const urls = readFileSync(out, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { url: string }).url).sort();
+      assert.deepEqual(urls, Array.from({ length: 20 }, (_, i) => `/users/${i}`).sort());
+    } finally {
+      await cut.stop();
+      workersDir.remove();
+    }
+  });
+
   it('reports bad lines with their number and carries on; an unreadable file is an error', async () => {
     const file = dir.file(
       'mixed.ndjson',
