@@ -113,7 +113,7 @@ export function replayComparerSettings(config: CutoverConfig, key: string, hasRe
  * @example
  * const summary = await runReplay(readTraffic(['traffic.ndjson']), { config, legacy, candidate, store, logger, concurrency: 64 });
  */
-export async function runReplay(source: AsyncIterable<TrafficItem>, options: ReplayOptions): Promise<ReplaySummary> {
+export async function runReplay(source: AsyncIterable<TrafficItem> | Iterable<TrafficItem>, options: ReplayOptions): Promise<ReplaySummary> {
   const { config, store, logger } = options;
   const connections = Math.max(1, options.concurrency);
   const clients: BackendClient[] = [];
