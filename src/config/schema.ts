@@ -217,7 +217,8 @@ export const configSchema = z
               .meta({ description: 'Fewer responses than this from either backend is "insufficient data" for the latency and error-rate criteria.' }),
           })
           .strict()
-          .prefault({}),
+          .prefault({})
+          .meta({ description: 'What an endpoint must show to be Go; see docs/report.md.' }),
       })
       .strict()
       .prefault({})
