@@ -36,6 +36,16 @@ function positiveNumber(name: string, text: string): number {
   return n;
 }
 
+// configFromFlags words its error for `cutover run`; replay says it in its own terms first.
+function replayConfig(flags: ReplayFlags) {
+  if (flags.config === undefined && (flags.legacy === undefined || flags.candidate === undefined)) {
+    throw new CutoverError(ErrorCodes.INPUT_INVALID, 'cutover replay needs --legacy and --candidate (or --config with both backends)', {
+      hint: 'cutover replay traffic.ndjson --legacy http://127.0.0.1:8001 --candidate http://127.0.0.1:8002',
+    });
+  }
+  return configFromFlags(flags);
+}
+
 function readText(file: string): string {
   try {
     return readFileSync(file, 'utf8');
@@ -60,7 +70,7 @@ function reportSkipped(result: ImportResult, unit: string): void {
 
 export async function replayScenarios(file: string, flags: ReplayFlags): Promise<void> {
   const scenarios = loadScenarios(file);
-  const config = configFromFlags(flags);
+  const config = replayConfig(flags);
   const legacy = createBackendClient('legacy', config.backends.legacy.url, { connections: 4 });
   const candidate = createBackendClient('candidate', config.backends.candidate.url, { connections: 4 });
   try {
@@ -86,7 +96,7 @@ export async function replayScenarios(file: string, flags: ReplayFlags): Promise
 
 export async function replayTraffic(files: string[], flags: ReplayFlags): Promise<void> {
   for (const f of files) await checkReadable(f);
-  const config = configFromFlags(flags);
+  const config = replayConfig(flags);
   const concurrency = positiveNumber('concurrency', flags.concurrency);
   const rate = flags.rate === undefined ? undefined : positiveNumber('rate', flags.rate);
   const total = await countLines(files);
