@@ -77,7 +77,8 @@ function tap(req: IncomingMessage, res: ServerResponse, route: string, settings:
     const write = res.write as AnyFn;
     const end = res.end as AnyFn;
     res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
-      captured.headers = headersOf(this, typeof args[1] === 'string' ? args[2] : args[1]);
+      // (status, headers) or (status, reason, headers); the reason may be passed as undefined.
+      captured.headers = headersOf(this, typeof args[1] === 'object' && args[1] !== null ? args[1] : args[2]);
       return writeHead.apply(this, args);
     } as ServerResponse['writeHead'];
     res.write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]) {

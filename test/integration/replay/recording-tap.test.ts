@@ -5,6 +5,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { validateConfig } from '../../../src/config/load.ts';
 import type { CutoverConfigInput } from '../../../src/config/schema.ts';
@@ -82,6 +84,30 @@ describe('recording tap', () => {
     ]);
     // The backend still got the whole body: the tap only watches.
     assert.equal(legacy.seen.at(-2)!.bodyBytes, 100);
+  });
+
+  it('keeps the response headers when the backend sends no reason phrase', async () => {
+    const bare = createServer((_req, res) => {
+      // A status line without a reason phrase reaches undici as an empty statusText.
+      res.socket!.write('HTTP/1.1 200 \r\ncontent-type: text/plain\r\nx-bare: 1\r\ncontent-length: 2\r\n\r\nok');
+    });
+    await new Promise<void>((r) => bare.listen(0, '127.0.0.1', r));
+    const config = validateConfig({ backends: { legacy: { url: `http://127.0.0.1:${(bare.address() as AddressInfo).port}` }, candidate: { url: candidate.url } } } as CutoverConfigInput, 'test');
+    const plane = createDataPlane({ config, recording: new Map([['default', { rate: 1, withResponse: true, captureLimit: 1024 }]]) });
+    const addr = await plane.listen('127.0.0.1:0');
+    try {
+      events.length = 0;
+      const res = await request(`http://127.0.0.1:${addr.port}/x`);
+      assert.equal(await res.body.text(), 'ok');
+      await settle();
+      assert.equal(events.length, 1);
+      assert.equal(events[0]!.response?.headers['x-bare'], '1');
+      assert.equal(events[0]!.response?.body.toString(), 'ok');
+    } finally {
+      await plane.close(100);
+      bare.closeAllConnections();
+      bare.close();
+    }
   });
 
   it('stops recording when the route is dropped from the map', async () => {
