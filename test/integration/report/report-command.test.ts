@@ -1,7 +1,7 @@
 /**
  * `cutover report` end to end: a real cutover in shadow mode (sqlite store,
  * default features) mirrors traffic to a candidate with a planted price
- * difference and half legacy's latency; the spawned CLI then reads the store
+ * difference and a quarter of legacy's latency; the spawned CLI then reads the store
  * and answers No-Go (exit 2) until the difference is accepted, then Go (exit
  * 0), also while a cutover holds the same store open.
  */
@@ -67,7 +67,7 @@ describe('cutover report', { timeout: 120_000 }, () => {
   const start = (): Promise<CutoverRuntime> => startCutover({ config, features: defaultFeatures, logger: pino({ level: process.env.TEST_LOG ?? 'silent' }) });
 
   before(async () => {
-    legacy = await startBackend('legacy', { handler: handler('legacy', 20) });
+    legacy = await startBackend('legacy', { handler: handler('legacy', 40) });
     candidate = await startBackend('candidate', { handler: handler('candidate', 10) });
     dir = tempDir('cutover-report-');
     dataDir = join(dir.path, 'data');
@@ -141,8 +141,8 @@ describe('cutover report', { timeout: 120_000 }, () => {
     assert.equal(same.legacy.requests, N);
     assert.equal(same.candidate.requests, N);
     assert.deepEqual(same.candidate.byRole.map((x) => x.role), ['shadow']);
-    // 10 ms behind 20 ms: the candidate takes about half as long.
-    assert.ok(same.ratios.p95! > 0.3 && same.ratios.p95! < 0.8, `p95 ratio ${same.ratios.p95}`);
+    // 10 ms behind 40 ms: the candidate takes about a quarter as long (plus the same overhead on both sides).
+    assert.ok(same.ratios.p95! > 0.15 && same.ratios.p95! < 0.5, `p95 ratio ${same.ratios.p95}`);
   });
 
   it('--format md to stdout, with the summary and per-endpoint tables', async () => {
@@ -172,12 +172,12 @@ describe('cutover report', { timeout: 120_000 }, () => {
     assert.doesNotMatch(html, /\b(src|href)\s*=|<script|<link\b|url\(/i);
   });
 
-  it('reads the store while a cutover is running on it; "at least 30% faster" holds, "at least 70% faster" does not', async () => {
+  it('reads the store while a cutover is running on it; "at least 30% faster" holds, "at least 90% faster" does not', async () => {
     const runtime = await start();
     try {
       const fast = await cli('report', '--data-dir', dataDir, '--format', 'json', '--max-p95-ratio', '0.7');
       assert.equal(fast.code, 0, fast.stderr);
-      const faster = await cli('report', '--data-dir', dataDir, '--format', 'json', '--max-p95-ratio', '0.3');
+      const faster = await cli('report', '--data-dir', dataDir, '--format', 'json', '--max-p95-ratio', '0.1');
       assert.equal(faster.code, 2, faster.stderr);
       const report = JSON.parse(faster.stdout) as Report;
       const checks = report.routes[0]!.endpoints.map((e) => e.checks.find((k) => k.name === 'latency')!.outcome);
@@ -190,7 +190,7 @@ describe('cutover report', { timeout: 120_000 }, () => {
   it('a config file sets criteria and the store; bad input is exit 1', async () => {
     const cfg = dir.file(
       'cutover.yaml',
-      `dataDir: ${JSON.stringify(dataDir)}\nbackends:\n  legacy: { url: "${legacy.url}" }\n  candidate: { url: "${candidate.url}" }\nreport:\n  criteria:\n    maxP95Ratio: 0.3\n`,
+      `dataDir: ${JSON.stringify(dataDir)}\nbackends:\n  legacy: { url: "${legacy.url}" }\n  candidate: { url: "${candidate.url}" }\nreport:\n  criteria:\n    maxP95Ratio: 0.1\n`,
     );
     assert.equal((await cli('report', '-c', cfg, '--format', 'json')).code, 2, 'the file criterion applies');
     assert.equal((await cli('report', '-c', cfg, '--format', 'json', '--max-p95-ratio', '0.7')).code, 0, 'a flag wins over the file');
