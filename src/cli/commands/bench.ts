@@ -51,7 +51,7 @@ export function registerBenchCommand(program: Command): void {
     .description('Load comparison: the same requests against legacy and candidate in alternating rounds; throughput, p50/p95/p99, errors and ratios')
     .requiredOption('--legacy <url>', 'legacy base URL')
     .requiredOption('--candidate <url>', 'candidate base URL')
-    .option('--from <file>', 'request mix: NDJSON, one {method, url, headers?, body?, bodyEncoding?} per line')
+    .option('--from <file>', 'request mix: recorded traffic (NDJSON, as written by cutover record)')
     .option('--path <path>', 'or a single request path (with query)')
     .option('--method <method>', 'method for --path', 'GET')
     .option('--duration <d>', 'total measured time, split over the rounds', '30s')
@@ -62,7 +62,12 @@ export function registerBenchCommand(program: Command): void {
     .option('--json', 'print the summary as JSON')
     .action(async (flags: BenchFlags) => {
       if ((flags.from === undefined) === (flags.path === undefined)) throw bad('give exactly one of --from FILE and --path PATH', 'e.g. --path /products or --from traffic.ndjson');
-      const mix: MixRequest[] = flags.from !== undefined ? readRequestMix(flags.from) : singleRequestMix(flags.path!, flags.method);
+      let mix: MixRequest[];
+      if (flags.from !== undefined) {
+        const read = readRequestMix(flags.from);
+        mix = read.requests;
+        if (read.skipped > 0) process.stderr.write(`warning: ${read.skipped} request${read.skipped === 1 ? '' : 's'} in ${flags.from} recorded without their body are left out of the mix\n`);
+      } else mix = singleRequestMix(flags.path!, flags.method);
       const durationMs = duration(flags.duration, '--duration');
       const warmupMs = duration(flags.warmup, '--warmup');
       const connections = integer(flags.connections, '--connections', 1, 10_000);

@@ -92,8 +92,9 @@ describe('cutover bench', { timeout: 120_000 }, () => {
     const mix = dir.file(
       'traffic.ndjson',
       [
-        JSON.stringify({ method: 'GET', url: 'http://recorded.example/a?x=1', headers: { accept: 'application/json', host: 'recorded.example' } }),
+        JSON.stringify({ time: 1, route: 'api', method: 'GET', url: '/a?x=1', headers: { accept: 'application/json', host: 'recorded.example' }, bodyEncoding: 'utf8' }),
         JSON.stringify({ method: 'POST', url: '/b', headers: { 'content-type': 'application/json' }, body: Buffer.from('{"n":1}').toString('base64'), bodyEncoding: 'base64' }),
+        JSON.stringify({ method: 'PUT', url: '/big', headers: {}, bodyEncoding: 'utf8', bodyTruncated: true }),
       ].join('\n'),
     );
     // A threshold no process stays under stands in for a saturated core.
@@ -102,6 +103,7 @@ describe('cutover bench', { timeout: 120_000 }, () => {
     assert.match(r.stdout, /^throughput \(req\/s\) +\d+ +\d+ +0\.\d{3}x /m);
     assert.match(r.stdout, /^warning: the load generator used more than 0% of a core in rounds 1 \(legacy, \d+%\), 2 \(candidate, \d+%\): these numbers measure the generator, not the backend/m);
     assert.match(r.stderr, /^round 1\/2 legacy .* req\/s/m);
+    assert.match(r.stderr, /^warning: 1 request in .*traffic\.ndjson recorded without their body are left out of the mix$/m);
     for (const b of [legacy, candidate]) {
       const kinds = new Set(b.seen.map((x) => `${x.method} ${x.url} ${(x as { body?: string }).body ?? ''}`));
       assert.deepEqual([...kinds].sort(), ['GET /a?x=1 ', 'POST /b {"n":1}'], b.name);
