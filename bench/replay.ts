@@ -85,7 +85,7 @@ if (process.argv[2] === '--serve-backends') {
   const store = await openStore({ kind: 'sqlite', dataDir: dir });
   const logger = pino({ level: 'warn' });
   try {
-    const summary = await runReplay(readTraffic([file]), { config, legacy, candidate, store, logger, concurrency });
+    const summary = await runReplay(readTraffic([file]), { config, store, logger, concurrency });
     const line = {
       requests: n,
       concurrency,

@@ -1,17 +1,22 @@
 /**
  * Sends one replayed request to one backend over a keep-alive undici Pool and
- * collects the whole answer, as a comparable CapturedResponse.
+ * collects the whole answer, as a comparable CapturedResponse. The pool comes
+ * from the data plane's createUpstream, so a backend's URL prefix, Host
+ * policy, extra headers, timeouts and TLS settings apply to a replayed
+ * request exactly as to a proxied one.
  */
-import { Pool, type Dispatcher } from 'undici';
-import type { BackendName } from '../config/schema.ts';
-import { CutoverError, ErrorCodes } from '../core/errors.ts';
+import type { Dispatcher } from 'undici';
+import type { BackendConfig, BackendName } from '../config/schema.ts';
 import type { CapturedResponse, FailureCause } from '../dataplane/events.ts';
+import { createUpstream } from '../dataplane/upstream-pool.ts';
 
 export interface ReplayRequest {
   method: string;
   url: string;
   /** Flattened [name, value, …] without Host and framing fields. */
   headers: string[];
+  /** The client's Host, sent when the backend's policy is `preserve`. */
+  host?: string;
   body: Buffer | null;
 }
 
@@ -73,33 +78,34 @@ class Collector implements Dispatcher.DispatchHandler {
 
 /**
  * @example
- * const legacy = createBackendClient('legacy', 'http://127.0.0.1:8001', { connections: 64 });
+ * const legacy = createBackendClient('legacy', config.backends.legacy, { connections: 64 });
  * const answer = await legacy.send({ method: 'GET', url: '/users/1', headers: [], body: null });
  */
-export function createBackendClient(name: BackendName, url: string, options: { connections: number; timeoutMs?: number }): BackendClient {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new CutoverError(ErrorCodes.INPUT_INVALID, `--${name} "${url}" is not a URL`, { hint: 'e.g. http://127.0.0.1:8001' });
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new CutoverError(ErrorCodes.INPUT_INVALID, `--${name} "${url}" is not http(s)`, { hint: 'e.g. http://127.0.0.1:8001' });
-  }
-  const prefix = parsed.pathname.replace(/\/+$/, '');
-  const timeout = options.timeoutMs ?? 30_000;
-  const pool = new Pool(parsed.origin, { connections: options.connections, pipelining: 1, headersTimeout: timeout, bodyTimeout: timeout, keepAliveTimeout: 30_000 });
+export function createBackendClient(name: BackendName, backend: BackendConfig, options: { connections: number }): BackendClient {
+  const upstream = createUpstream(name, backend, { connections: options.connections });
+  const extra = upstream.extraHeaders;
+  const headersFor = (request: ReplayRequest): string[] => {
+    const host = upstream.hostHeader ?? request.host;
+    if (host === undefined && extra.length === 0) return request.headers;
+    const out: string[] = [];
+    const src = request.headers;
+    // A backend's own header replaces the recorded one (e.g. the rewrite's Authorization).
+    for (let i = 0; i < src.length; i += 2) if (!upstream.extraHeaderNames.has(src[i]!.toLowerCase())) out.push(src[i]!, src[i + 1]!);
+    if (host !== undefined) out.push('host', host);
+    for (let i = 0; i < extra.length; i++) out.push(extra[i]!);
+    return out;
+  };
   return {
     name,
-    url,
+    url: backend.url,
     send(request) {
       return new Promise<CapturedResponse>((resolve) => {
-        pool.dispatch(
-          { path: prefix + request.url, method: request.method as Dispatcher.HttpMethod, headers: request.headers, body: request.body },
+        upstream.pool.dispatch(
+          { path: upstream.pathPrefix + request.url, method: request.method as Dispatcher.HttpMethod, headers: headersFor(request), body: request.body },
           new Collector(name, resolve),
         );
       });
     },
-    close: () => pool.close(),
+    close: () => upstream.pool.close(),
   };
 }

@@ -27,10 +27,8 @@ import { decodeBody, UNRECORDED_HEADERS, type TrafficRecord } from './traffic-fo
 import type { TrafficItem } from './traffic-reader.ts';
 
 export interface ReplayOptions {
+  /** Backends (URL, Host policy, extra headers, TLS), routes, comparison rules and results settings. */
   config: CutoverConfig;
-  legacy: string;
-  candidate: string;
-  replica?: string;
   store: Store;
   logger: Logger;
   /** Requests in flight at once (each goes to every backend). */
@@ -111,17 +109,17 @@ export function replayComparerSettings(config: CutoverConfig, key: string, hasRe
 
 /**
  * @example
- * const summary = await runReplay(readTraffic(['traffic.ndjson']), { config, legacy, candidate, store, logger, concurrency: 64 });
+ * const summary = await runReplay(readTraffic(['traffic.ndjson']), { config, store, logger, concurrency: 64 });
  */
 export async function runReplay(source: AsyncIterable<TrafficItem> | Iterable<TrafficItem>, options: ReplayOptions): Promise<ReplaySummary> {
   const { config, store, logger } = options;
   const connections = Math.max(1, options.concurrency);
   const clients: BackendClient[] = [];
-  const legacy = createBackendClient('legacy', options.legacy, { connections });
+  const legacy = createBackendClient('legacy', config.backends.legacy, { connections });
   clients.push(legacy);
-  const candidate = createBackendClient('candidate', options.candidate, { connections });
+  const candidate = createBackendClient('candidate', config.backends.candidate, { connections });
   clients.push(candidate);
-  const replica = options.replica !== undefined ? createBackendClient('replica', options.replica, { connections }) : undefined;
+  const replica = config.backends.replica !== undefined ? createBackendClient('replica', config.backends.replica, { connections }) : undefined;
   if (replica) clients.push(replica);
 
   const routes = createRouteResolver(config);
@@ -211,6 +209,8 @@ export async function runReplay(source: AsyncIterable<TrafficItem> | Iterable<Tr
     const headers = flatHeaders(record.headers);
     const body = decodeBody(record.body, record.bodyEncoding);
     const request: ReplayRequest = { method: record.method, url: record.url, headers, body: body.byteLength > 0 ? body : null };
+    const host = record.headers.host;
+    if (host !== undefined) request.host = Array.isArray(host) ? host[0]! : host;
     const time = Date.now();
     const [l, c, r] = await Promise.all([legacy.send(request), candidate.send(request), replica?.send(request)]);
     if (l.failure !== undefined) return skip(route, endpoint, record.method, 'primary_error');

@@ -157,13 +157,17 @@ export async function runScenarios(scenarios: readonly Scenario[], deps: { confi
   for (const s of scenarios) {
     const method = s.request.method.toUpperCase();
     const headers: string[] = [];
-    for (const [k, v] of Object.entries(s.request.headers)) headers.push(k, String(v));
+    let host: string | undefined;
+    for (const [k, v] of Object.entries(s.request.headers)) {
+      if (k.toLowerCase() === 'host') host = String(v);
+      else headers.push(k, String(v));
+    }
     let body: Buffer | null = null;
     if (s.request.json !== undefined) {
       body = Buffer.from(JSON.stringify(s.request.json));
       if (!Object.keys(s.request.headers).some((k) => k.toLowerCase() === 'content-type')) headers.push('content-type', 'application/json');
     } else if (s.request.body !== undefined) body = Buffer.from(s.request.body);
-    const request = { method, url: s.request.path, headers, body };
+    const request = { method, url: s.request.path, headers, body, ...(host !== undefined ? { host } : {}) };
     const [l, c] = await Promise.all([deps.legacy.send(request), deps.candidate.send(request)]);
     const { route } = routes.resolve(method, pathnameOf(s.request.path), Object.fromEntries(Object.entries(s.request.headers).map(([k, v]) => [k.toLowerCase(), String(v)])));
     let rules = rulesByRoute.get(route);

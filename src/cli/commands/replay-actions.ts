@@ -71,8 +71,8 @@ function reportSkipped(result: ImportResult, unit: string): void {
 export async function replayScenarios(file: string, flags: ReplayFlags): Promise<void> {
   const scenarios = loadScenarios(file);
   const config = replayConfig(flags);
-  const legacy = createBackendClient('legacy', config.backends.legacy.url, { connections: 4 });
-  const candidate = createBackendClient('candidate', config.backends.candidate.url, { connections: 4 });
+  const legacy = createBackendClient('legacy', config.backends.legacy, { connections: 4 });
+  const candidate = createBackendClient('candidate', config.backends.candidate, { connections: 4 });
   try {
     const results = await runScenarios(scenarios, { config, legacy, candidate });
     const failed = results.filter((r) => !r.legacy.ok || !r.candidate.ok);
@@ -109,9 +109,6 @@ export async function replayTraffic(files: string[], flags: ReplayFlags): Promis
   try {
     const summary = await runReplay(readTraffic(files), {
       config,
-      legacy: config.backends.legacy.url,
-      candidate: config.backends.candidate.url,
-      ...(config.backends.replica ? { replica: config.backends.replica.url } : {}),
       store,
       logger,
       concurrency: Math.floor(concurrency),

@@ -45,7 +45,14 @@ describe('runReplay', () => {
   let replica: Backend;
   let candidate: Backend;
   let dir: string;
-  let config: CutoverConfig;
+  const configFor = (legacyUrl: string, candidateUrl: string, replicaUrl?: string): CutoverConfig =>
+    validateConfig(
+      {
+        backends: { legacy: { url: legacyUrl }, candidate: { url: candidateUrl }, ...(replicaUrl ? { replica: { url: replicaUrl } } : {}) },
+        routes: [{ id: 'carts', match: { path: '/carts/:id' } }],
+      },
+      'test',
+    );
   const logger = pino({ level: 'silent' });
 
   before(async () => {
@@ -53,7 +60,6 @@ describe('runReplay', () => {
     replica = await startBackend('replica', { handler: app(false) });
     candidate = await startBackend('candidate', { handler: app(true) });
     dir = mkdtempSync(join(tmpdir(), 'cutover-replay-runner-'));
-    config = validateConfig({ backends: { legacy: { url: legacy.url }, candidate: { url: candidate.url } }, routes: [{ id: 'carts', match: { path: '/carts/:id' } }] }, 'test');
   });
   after(async () => {
     await Promise.all([legacy.close(), replica.close(), candidate.close()]);
@@ -72,7 +78,7 @@ describe('runReplay', () => {
   it('with a replica, learns the request id as noise and reports only the planted total', async () => {
     await withStore('noise', async (store) => {
       const records = Array.from({ length: 40 }, (_, i) => get(`/carts/${i}`));
-      const summary = await runReplay(items(records), { config, legacy: legacy.url, candidate: candidate.url, replica: replica.url, store, logger, concurrency: 8 });
+      const summary = await runReplay(items(records), { config: configFor(legacy.url, candidate.url, replica.url), store, logger, concurrency: 8 });
       assert.deepEqual([summary.done, summary.mismatches, summary.skipped], [40, 40, 0]);
       const groups = await store.listDiffGroups({});
       assert.deepEqual(
@@ -98,7 +104,7 @@ describe('runReplay', () => {
 
   it('without a replica the request id is a difference too', async () => {
     await withStore('no-replica', async (store) => {
-      await runReplay(items([get('/carts/1'), get('/carts/2')]), { config, legacy: legacy.url, candidate: candidate.url, store, logger, concurrency: 2 });
+      await runReplay(items([get('/carts/1'), get('/carts/2')]), { config: configFor(legacy.url, candidate.url), store, logger, concurrency: 2 });
       assert.deepEqual((await store.listDiffGroups({})).map((g) => g.path).sort(), ['$.request_id', '$.total']);
     });
   });
@@ -106,19 +112,36 @@ describe('runReplay', () => {
   it('counts failures and requests without a recorded body as skips', async () => {
     const down = `http://127.0.0.1:${await closedPort()}`;
     await withStore('skips', async (store) => {
-      const a = await runReplay(items([get('/carts/1'), get('/carts/2', { method: 'POST', bodyTruncated: true })]), { config, legacy: legacy.url, candidate: down, store, logger, concurrency: 2 });
+      const a = await runReplay(items([get('/carts/1'), get('/carts/2', { method: 'POST', bodyTruncated: true })]), { config: configFor(legacy.url, down), store, logger, concurrency: 2 });
       assert.deepEqual(a.skippedByReason, { candidate_error: 1, body_not_recorded: 1 });
-      const b = await runReplay(items([get('/carts/3')]), { config, legacy: down, candidate: candidate.url, store, logger, concurrency: 2 });
+      const b = await runReplay(items([get('/carts/3')]), { config: configFor(down, candidate.url), store, logger, concurrency: 2 });
       assert.deepEqual(b.skippedByReason, { primary_error: 1 });
       const skipped = (await store.listComparisonCounts({})).filter((c) => c.outcome === 'skipped').map((c) => [c.reason, c.count]).sort();
       assert.deepEqual(skipped, [['body_not_recorded', 1], ['candidate_error', 1], ['primary_error', 1]]);
     });
   });
 
+  it('applies the Host policy and extra headers of each backend, as the proxy does', async () => {
+    await withStore('headers', async (store) => {
+      const config = validateConfig(
+        {
+          backends: { legacy: { url: legacy.url }, candidate: { url: candidate.url, host: 'rewrite', headers: { authorization: 'Bearer candidate-token' } } },
+        },
+        'test',
+      );
+      const before = [legacy.seen.length, candidate.seen.length];
+      await runReplay(items([get('/carts/1', { headers: { host: 'shop.example', authorization: 'Bearer redacted:hmac:00', 'x-keep': '1' } })]), { config, store, logger, concurrency: 1 });
+      const l = legacy.seen[before[0]!]!.headers;
+      const c = candidate.seen[before[1]!]!.headers;
+      assert.deepEqual([l.host, l.authorization, l['x-keep']], ['shop.example', 'Bearer redacted:hmac:00', '1']);
+      assert.deepEqual([c.host, c.authorization, c['x-keep']], [new URL(candidate.url).host, 'Bearer candidate-token', '1']);
+    });
+  });
+
   it('paces requests with --rate', async () => {
     await withStore('rate', async (store) => {
       const t0 = performance.now();
-      const s = await runReplay(items(Array.from({ length: 11 }, (_, i) => get(`/carts/${i}`))), { config, legacy: legacy.url, candidate: candidate.url, store, logger, concurrency: 8, rate: 50 });
+      const s = await runReplay(items(Array.from({ length: 11 }, (_, i) => get(`/carts/${i}`))), { config: configFor(legacy.url, candidate.url), store, logger, concurrency: 8, rate: 50 });
       const ms = performance.now() - t0;
       assert.equal(s.done, 11);
       // 11 requests at 50/s: the last one starts 200 ms after the first.
