@@ -58,8 +58,8 @@ interface Session {
 }
 
 export interface RecordApi {
-  start(body: RecordStartBody): Promise<RecordingStatus>;
-  stop(route: string): Promise<RecordingStatus>;
+  start(body: RecordStartBody, actor: string): Promise<RecordingStatus>;
+  stop(route: string, actor: string): Promise<RecordingStatus>;
   status(): RecordingStatus[];
 }
 
@@ -158,6 +158,11 @@ export const createRecordFeature: FeatureFactory = async (context: FeatureContex
     return m;
   };
 
+  // Recording copies user traffic to disk: who switched it on and off belongs in the audit ledger.
+  const audit = (route: string, action: 'record-start' | 'record-stop', actor: string, to: unknown): void => {
+    context.store.appendAudit({ time: Date.now(), subject: route, action, actor, to }).catch((err: unknown) => context.logger.error({ err, route, action }, 'writing the audit entry failed'));
+  };
+
   const finish = (s: Session, applyRouting: boolean): Promise<void> =>
     (s.stopping ??= (async () => {
       s.stoppedAt = Date.now();
@@ -172,7 +177,7 @@ export const createRecordFeature: FeatureFactory = async (context: FeatureContex
     })());
 
   const api: RecordApi = {
-    async start(body) {
+    async start(body, actor) {
       const routeIds = context.routing.routeIds();
       if (!routeIds.includes(body.route)) {
         throw new CutoverError(ErrorCodes.NOT_FOUND, `route "${body.route}" does not exist`, { hint: `known routes: ${routeIds.join(', ')}` });
@@ -204,7 +209,14 @@ export const createRecordFeature: FeatureFactory = async (context: FeatureContex
       };
       if (duration !== undefined) {
         s.endsAt = startedAt + duration;
-        s.timer = setTimeout(() => void finish(s, true).catch((err) => context.logger.error({ err, route: s.route }, 'stopping a recording failed')), duration);
+        s.timer = setTimeout(
+          () =>
+            void finish(s, true).then(
+              () => audit(s.route, 'record-stop', 'record:duration', { requests: finished[0]?.requests, bytes: finished[0]?.bytes, files: finished[0]?.files }),
+              (err: unknown) => context.logger.error({ err, route: s.route }, 'stopping a recording failed'),
+            ),
+          duration,
+        );
         s.timer.unref();
       }
       sessions.set(s.route, s);
@@ -217,15 +229,18 @@ export const createRecordFeature: FeatureFactory = async (context: FeatureContex
         throw err;
       }
       context.logger.info({ route: s.route, rate, out, withResponse: body.withResponse, maxSize, duration }, 'recording started');
+      audit(s.route, 'record-start', actor, { rate, out, withResponse: body.withResponse, maxSize, ...(duration !== undefined ? { duration } : {}) });
       return statusOf(s);
     },
-    async stop(route) {
+    async stop(route, actor) {
       const s = sessions.get(route);
       if (s === undefined) {
         throw new CutoverError(ErrorCodes.NOT_FOUND, `route "${route}" is not being recorded`, { hint: 'cutover record status lists the recordings' });
       }
       await finish(s, true);
-      return finished.find((f) => f.route === route && f.startedAt === s.startedAt) ?? statusOf(s);
+      const final = finished.find((f) => f.route === route && f.startedAt === s.startedAt) ?? statusOf(s);
+      audit(route, 'record-stop', actor, { requests: final.requests, bytes: final.bytes, files: final.files });
+      return final;
     },
     status: () => [...[...sessions.values()].map(statusOf), ...finished],
   };
@@ -237,14 +252,14 @@ export const createRecordFeature: FeatureFactory = async (context: FeatureContex
       summary: 'Start recording a route’s live traffic to NDJSON (sampled, redacted, rotated by size)',
       tag: 'record',
       body: recordStartBody,
-      handler: async (req) => ({ status: 201, body: { recording: await api.start(req.body as RecordStartBody) } }),
+      handler: async (req) => ({ status: 201, body: { recording: await api.start(req.body as RecordStartBody, req.actor) } }),
     },
     {
       method: 'DELETE',
       path: '/api/v1/record/{route}',
       summary: 'Stop recording a route; returns its final counts once the file is flushed',
       tag: 'record',
-      handler: async (req) => ({ body: { recording: await api.stop(req.params.route!) } }),
+      handler: async (req) => ({ body: { recording: await api.stop(req.params.route!, req.actor) } }),
     },
     {
       method: 'GET',

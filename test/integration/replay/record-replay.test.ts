@@ -121,6 +121,15 @@ describe('record, replay, diffs', () => {
       assert.equal(stop.code, 0, stop.stderr);
       assert.equal((JSON.parse(stop.stdout) as { state: string }).state, 'stopped');
     }
+    const auditRes = await request(`${proxy.adminUrl}/api/v1/audit?subject=orders`);
+    const audit = (await auditRes.body.json()) as { entries: Array<{ action: string; actor: string; to: { requests?: number } }> };
+    assert.deepEqual(
+      audit.entries.map((e) => [e.action, e.actor, e.to.requests]),
+      [
+        ['record-stop', 'cli', 5],
+        ['record-start', 'cli', undefined],
+      ],
+    );
     await proxy.stop();
 
     const orders = readFileSync(join(dir.path, 'orders.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
@@ -176,6 +185,16 @@ describe('record, replay, diffs', () => {
       assert.equal((JSON.parse(stop.stdout) as { requests: number }).requests, 20);
       const urls = readFileSync(out, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { url: string }).url).sort();
       assert.deepEqual(urls, Array.from({ length: 20 }, (_, i) => `/users/${i}`).sort());
+
+      // --duration stops by itself, and says so in the audit ledger.
+      const timed = await runCli(['--admin-url', cut.adminUrl, 'record', '--route', 'products', '--out', join(workersDir.path, 'p.ndjson'), '--duration', '300ms']);
+      assert.equal(timed.code, 0, timed.stderr);
+      await new Promise((r) => setTimeout(r, 800));
+      const status = await runCli(['--admin-url', cut.adminUrl, 'record', 'status', '--json']);
+      const products = (JSON.parse(status.stdout) as Array<{ route: string; state: string }>).find((r) => r.route === 'products');
+      assert.equal(products?.state, 'stopped');
+      const audit = (await (await request(`${cut.adminUrl}/api/v1/audit?subject=products`)).body.json()) as { entries: Array<{ action: string; actor: string }> };
+      assert.deepEqual(audit.entries[0] && [audit.entries[0].action, audit.entries[0].actor], ['record-stop', 'record:duration']);
     } finally {
       await cut.stop();
       workersDir.remove();
