@@ -180,11 +180,15 @@ describe('record, replay, diffs', () => {
         await res.body.text();
       }
       await (await request(`${cut.proxyUrl}/products`, { reset: true })).body.text();
+      // A body crosses from the worker to the primary as bytes and is written as sent.
+      await (await request(`${cut.proxyUrl}/users/99`, { method: 'PUT', body: Buffer.from([0, 1, 2, 255]), reset: true })).body.text();
       const stop = await runCli(['--admin-url', cut.adminUrl, 'record', 'stop', 'users', '--json']);
       assert.equal(stop.code, 0, stop.stderr);
-      assert.equal((JSON.parse(stop.stdout) as { requests: number }).requests, 20);
-      const urls = readFileSync(out, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { url: string }).url).sort();
-      assert.deepEqual(urls, Array.from({ length: 20 }, (_, i) => `/users/${i}`).sort());
+      assert.equal((JSON.parse(stop.stdout) as { requests: number }).requests, 21);
+      const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { method: string; url: string; body?: string; bodyEncoding: string });
+      assert.deepEqual(lines.filter((l) => l.method === 'GET').map((l) => l.url).sort(), Array.from({ length: 20 }, (_, i) => `/users/${i}`).sort());
+      const put = lines.find((l) => l.method === 'PUT');
+      assert.deepEqual([put?.url, put?.bodyEncoding, put?.body], ['/users/99', 'base64', Buffer.from([0, 1, 2, 255]).toString('base64')]);
 
       // --duration stops by itself, and says so in the audit ledger.
       const timed = await runCli(['--admin-url', cut.adminUrl, 'record', '--route', 'products', '--out', join(workersDir.path, 'p.ndjson'), '--duration', '300ms']);
