@@ -238,6 +238,7 @@ const SECTIONS: Array<[string, string]> = [
   ['plans', 'Rollout plans'],
   ['killSwitch', 'Kill switch'],
   ['notifications', 'Notifications'],
+  ['report', 'Go/No-Go report'],
 ];
 
 export function renderConfigReference(): string {
