@@ -22,6 +22,3 @@ export function registerRunCommand(program: Command): void {
       await startCutover({ config, configPath: flags.config, loadConfig: () => configFromFlags(flags), features: defaultFeatures, handleSignals: true });
     });
 }
-
-// Other commands (replay) build a config the same way; they load it with their own action.
-export { configFromFlags } from '../run-config.ts';
