@@ -16,11 +16,14 @@
 #               same offered load (Debian's wrk has no -R); compare p99 here
 #
 # Knobs (environment):
-#   DURATION=10 WARMUP=3 CONNECTIONS=50 PACED_CONNECTIONS=20 PACE_MS=10
+#   DURATION=5 WARMUP=3 CONNECTIONS=50 PACED_CONNECTIONS=20 PACE_MS=10
 #   PIN=1 PROXY_CPU=0 LOAD_CPU=1   proxy (and its comparer thread) on one core, the rest on another
 #   SLOW_DELAY_MS=10               delay of the slow candidate
 #   TARGETS=all                    comma list of target ids (see TARGET_TABLE)
-#   REPEAT=1                       run the whole target list this many times, interleaved
+#   PAIRED=1 PAIRS=6               paired A/B (default): legacy-mode and target cutovers side by
+#                                  side, runs alternating A B / B A, PAIRS pairs per load; the
+#                                  report gives the median of the per-pair ratios
+#   REPEAT=1                       PAIRED=0: run the whole target list this many times, interleaved
 #                                  (A B C A B C ...); the report shows medians, so a
 #                                  burst of load from something else on the machine
 #                                  hits every target alike
@@ -31,7 +34,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 NODE="$ROOT/node_modules/.bin/node"
 
-DURATION=${DURATION:-10}
+DURATION=${DURATION:-5}
 WARMUP=${WARMUP:-3}
 CONNECTIONS=${CONNECTIONS:-50}
 PACED_CONNECTIONS=${PACED_CONNECTIONS:-20}
@@ -44,6 +47,8 @@ TARGETS=${TARGETS:-all}
 BASE_PORT=${BASE_PORT:-18200}
 RESULTS_DIR=${RESULTS_DIR:-$ROOT/bench/results}
 REPEAT=${REPEAT:-1}
+PAIRED=${PAIRED:-1}
+PAIRS=${PAIRS:-6}
 
 # id | label | mode | candidate | runner
 #   candidate: normal (same answers), differ (other JSON values), slow (SLOW_DELAY_MS), hang (never answers)
@@ -94,7 +99,7 @@ port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 wait_port() { local d=$((SECONDS + 15)); until port_busy "$1"; do ((SECONDS < d)) || die "nothing listens on $1: $(cat "$TMP"/*.log)"; sleep 0.2; done; }
 wait_ok() { local d=$((SECONDS + 20)); until [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$1" || true) == 200 ]]; do ((SECONDS < d)) || return 1; sleep 0.2; done; }
 
-for p in "$PORT_LEGACY" "$PORT_NORMAL" "$PORT_SLOW" "$PORT_HANG" "$PORT_DIFFER" "$PORT_PROXY" "$PORT_ADMIN"; do
+for p in "$PORT_LEGACY" "$PORT_NORMAL" "$PORT_SLOW" "$PORT_HANG" "$PORT_DIFFER" "$PORT_PROXY" "$((PORT_PROXY + 1))" "$PORT_ADMIN" "$((PORT_ADMIN + 1))"; do
   port_busy "$p" && die "port $p is in use; set BASE_PORT"
 done
 
@@ -121,7 +126,7 @@ CORES=$(nproc); CLK_TCK=$(getconf CLK_TCK)
 # measured run, wait (up to QUIET_WAIT_S) for a second in which the machine is
 # at most QUIET_PCT % busy; the row records how quiet it was and how busy the
 # whole machine was during the run, so contaminated runs can be spotted.
-QUIET_WAIT_S=${QUIET_WAIT_S:-120}; QUIET_PCT=${QUIET_PCT:-15}
+QUIET_WAIT_S=${QUIET_WAIT_S:-20}; QUIET_PCT=${QUIET_PCT:-15}
 QUIET_BUSY=0
 wait_quiet() {
   local deadline=$((SECONDS + QUIET_WAIT_S)) t0 pct
@@ -134,47 +139,106 @@ wait_quiet() {
   done
 }
 
-for round in $(seq 1 "$REPEAT"); do
-for row in "${TARGET_TABLE[@]}"; do
-  IFS='|' read -r id label mode cand runner <<<"$row"
-  selected "$TARGETS" "$id" || continue
-  log "round $round/$REPEAT"
-  data_dir="$TMP/data-$id"; mkdir -p "$data_dir"
+# start_cutover ID MODE CANDIDATE RUNNER SLOT: starts one cutover on the
+# ports of SLOT (0 or 1); sets CUT_PID, CUT_URL, CUT_ADMIN.
+start_cutover() {
+  local id=$1 mode=$2 cand=$3 runner=$4 slot=$5 text
+  local listen="127.0.0.1:$((PORT_PROXY + slot))" admin="127.0.0.1:$((PORT_ADMIN + slot))"
+  local data_dir="$TMP/data-$id-$slot-$RANDOM"; mkdir -p "$data_dir"
   text=$(<bench/configs/shadow.yaml)
-  text=${text//'${LISTEN}'/"127.0.0.1:$PORT_PROXY"}; text=${text//'${ADMIN}'/"127.0.0.1:$PORT_ADMIN"}
+  text=${text//'${LISTEN}'/"$listen"}; text=${text//'${ADMIN}'/"$admin"}
   text=${text//'${DATA_DIR}'/"$data_dir"}; text=${text//'${LEGACY_URL}'/"http://127.0.0.1:$PORT_LEGACY"}
   text=${text//'${CANDIDATE_URL}'/"http://127.0.0.1:${CAND_PORT[$cand]}"}; text=${text//'${MODE}'/"$mode"}
-  printf '%s\n' "$text" >"$TMP/$id.yaml"
+  printf '%s\n' "$text" >"$TMP/$id-$slot.yaml"
   log "target $id: starting"
   if [[ "$runner" == nocompare ]]; then
-    start_bg "cutover-$id" "${PIN_PROXY[@]}" "$NODE" bench/run-without-comparison.ts "$TMP/$id.yaml"
+    start_bg "cutover-$id-$slot" "${PIN_PROXY[@]}" "$NODE" bench/run-without-comparison.ts "$TMP/$id-$slot.yaml"
   else
-    start_bg "cutover-$id" "${PIN_PROXY[@]}" "$NODE" src/cli/main.ts run -c "$TMP/$id.yaml"
+    start_bg "cutover-$id-$slot" "${PIN_PROXY[@]}" "$NODE" src/cli/main.ts run -c "$TMP/$id-$slot.yaml"
   fi
-  pid=$STARTED_PID
-  wait_ok "http://127.0.0.1:$PORT_PROXY/small" || die "cutover ($id) did not start: $(tail -c 2000 "$TMP/cutover-$id.log")"
-  for load in "${LOAD_TABLE[@]}"; do
-    IFS='|' read -r load_id path conns script <<<"$load"
-    url="http://127.0.0.1:$PORT_PROXY$path"
-    ((WARMUP > 0)) && { PACE_MS=$PACE_MS "${PIN_LOAD[@]}" wrk -t1 -c"$conns" -d"${WARMUP}s" --timeout "${WRK_TIMEOUT}s" -s "$script" "$url" >/dev/null 2>&1 || true; }
-    wait_quiet
-    m0=$(machine_busy_ticks); w0=$(date +%s%N)
-    out=$(PACE_MS=$PACE_MS "${PIN_LOAD[@]}" timeout $((DURATION + 15)) wrk -t1 -c"$conns" -d"${DURATION}s" --timeout "${WRK_TIMEOUT}s" -s "$script" "$url" 2>&1 || true)
-    busy_pct=$(( ( $(machine_busy_ticks) - m0 ) * 100 * 1000000000 / (CLK_TCK * CORES * ( $(date +%s%N) - w0 )) ))
-    wrkjson=$(printf '%s\n' "$out" | sed -n 's/^WRKJSON //p' | tail -n1)
-    [[ -n "$wrkjson" ]] || { log "wrk failed: $out"; continue; }
-    printf '{"round":%s,"target":"%s","label":"%s","load":"%s","path":"%s","connections":%s,"quietBeforePct":%s,"machineBusyPct":%s,"wrk":%s}\n' "$round" "$id" "$label" "$load_id" "$path" "$conns" "$QUIET_BUSY" "$busy_pct" "$wrkjson" >>"$ROWS"
-    log "  $load_id (machine ${QUIET_BUSY}% busy before, ${busy_pct}% during): $(printf '%s' "$wrkjson" | sed -E 's/.*"rps":([0-9.]+).*"p50":([0-9]+).*"p99":([0-9]+).*/\1 rps, p50 \2 us, p99 \3 us/')"
-  done
-  # What the comparer actually did during the run (compared vs skipped), so a
-  # fast shadow number cannot hide "nothing was compared".
+  CUT_PID=$STARTED_PID; CUT_URL="http://$listen"; CUT_ADMIN="http://$admin"
+  wait_ok "$CUT_URL/small" || die "cutover ($id) did not start: $(tail -c 2000 "$TMP/cutover-$id-$slot.log")"
+}
+
+# measure ID LABEL LOAD_ROW BASE_URL EXTRA_JSON: one measured wrk run, appended to ROWS.
+measure() {
+  local id=$1 label=$2 load=$3 base=$4 extra=$5 load_id path conns script out wrkjson m0 w0 busy_pct
+  IFS='|' read -r load_id path conns script <<<"$load"
+  wait_quiet
+  m0=$(machine_busy_ticks); w0=$(date +%s%N)
+  out=$(PACE_MS=$PACE_MS "${PIN_LOAD[@]}" timeout $((DURATION + 15)) wrk -t1 -c"$conns" -d"${DURATION}s" --timeout "${WRK_TIMEOUT}s" -s "$script" "$base$path" 2>&1 || true)
+  busy_pct=$(( ( $(machine_busy_ticks) - m0 ) * 100 * 1000000000 / (CLK_TCK * CORES * ( $(date +%s%N) - w0 )) ))
+  wrkjson=$(printf '%s\n' "$out" | sed -n 's/^WRKJSON //p' | tail -n1)
+  [[ -n "$wrkjson" ]] || { log "wrk failed: $out"; return 0; }
+  printf '{%s"target":"%s","label":"%s","load":"%s","path":"%s","connections":%s,"quietBeforePct":%s,"machineBusyPct":%s,"wrk":%s}\n' \
+    "$extra" "$id" "$label" "$load_id" "$path" "$conns" "$QUIET_BUSY" "$busy_pct" "$wrkjson" >>"$ROWS"
+  log "  $id $load_id (machine ${QUIET_BUSY}% busy before, ${busy_pct}% during): $(printf '%s' "$wrkjson" | sed -E 's/.*"rps":([0-9.]+).*"p50":([0-9]+).*"p99":([0-9]+).*/\1 rps, p50 \2 us, p99 \3 us/')"
+}
+
+warm() { # warm LOAD_ROW BASE_URL
+  local load_id path conns script
+  IFS='|' read -r load_id path conns script <<<"$1"
+  ((WARMUP > 0)) || return 0
+  PACE_MS=$PACE_MS "${PIN_LOAD[@]}" wrk -t1 -c"$conns" -d"${WARMUP}s" --timeout "${WRK_TIMEOUT}s" -s "$script" "$2$path" >/dev/null 2>&1 || true
+}
+
+# What the comparer did during a target's runs (compared vs skipped), so a fast
+# shadow number cannot hide "nothing was compared".
+record_comparison() { # record_comparison ID ADMIN_URL EXTRA_JSON
   sleep 1.5
-  comp=$(curl -s --max-time 10 "http://127.0.0.1:$PORT_ADMIN/api/v1/diffs?flush=1" || echo '{}')
-  printf '{"round":%s,"target":"%s","comparison":%s}\n' "$round" "$id" "$comp" >>"$ROWS"
-  stop_pid "$pid"
-  sleep 1
-done
-done
+  local comp
+  comp=$(curl -s --max-time 10 "$2/api/v1/diffs?flush=1" || echo '{}')
+  [[ -n "$comp" ]] || comp='{}'
+  printf '{%s"target":"%s","comparison":%s}\n' "$3" "$1" "$comp" >>"$ROWS"
+}
+
+if [[ "$PAIRED" == 1 ]]; then
+  # Paired A/B: a legacy-mode cutover (A) and the target (B) run side by side on
+  # the same core; only one gets load at a time, alternating A B / B A for
+  # PAIRS pairs per load. Each pair's ratio compares two runs a few seconds
+  # apart, so load from anything else on the machine hits both alike.
+  start_cutover legacy legacy normal cli 0
+  A_PID=$CUT_PID; A_URL=$CUT_URL
+  for row in "${TARGET_TABLE[@]}"; do
+    IFS='|' read -r id label mode cand runner <<<"$row"
+    [[ "$id" == legacy ]] && continue
+    selected "$TARGETS" "$id" || continue
+    start_cutover "$id" "$mode" "$cand" "$runner" 1
+    B_PID=$CUT_PID; B_URL=$CUT_URL; B_ADMIN=$CUT_ADMIN
+    for load in "${LOAD_TABLE[@]}"; do
+      warm "$load" "$A_URL"; warm "$load" "$B_URL"
+      for pair in $(seq 1 "$PAIRS"); do
+        if ((pair % 2)); then
+          measure legacy "cutover, legacy mode (baseline)" "$load" "$A_URL" "\"pair\":$pair,\"against\":\"$id\","
+          measure "$id" "$label" "$load" "$B_URL" "\"pair\":$pair,"
+        else
+          measure "$id" "$label" "$load" "$B_URL" "\"pair\":$pair,"
+          measure legacy "cutover, legacy mode (baseline)" "$load" "$A_URL" "\"pair\":$pair,\"against\":\"$id\","
+        fi
+      done
+    done
+    record_comparison "$id" "$B_ADMIN" '"pair":0,'
+    stop_pid "$B_PID"
+    sleep 1
+  done
+  stop_pid "$A_PID"
+else
+  for round in $(seq 1 "$REPEAT"); do
+    for row in "${TARGET_TABLE[@]}"; do
+      IFS='|' read -r id label mode cand runner <<<"$row"
+      selected "$TARGETS" "$id" || continue
+      log "round $round/$REPEAT"
+      start_cutover "$id" "$mode" "$cand" "$runner" 0
+      for load in "${LOAD_TABLE[@]}"; do
+        warm "$load" "$CUT_URL"
+        measure "$id" "$label" "$load" "$CUT_URL" "\"round\":$round,"
+      done
+      [[ "$mode" == legacy ]] || record_comparison "$id" "$CUT_ADMIN" "\"round\":$round,"
+      stop_pid "$CUT_PID"
+      sleep 1
+    done
+  done
+fi
 
 OUT="$RESULTS_DIR/shadow-$STAMP.json"
 "$NODE" - "$ROWS" "$OUT" <<'JS'
@@ -182,14 +246,46 @@ const fs = require('node:fs');
 const [rowsFile, out] = process.argv.slice(2);
 const rows = fs.readFileSync(rowsFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
-// One cell per (target, load): medians over rounds.
-const cells = new Map();
-for (const r of rows.filter((r) => r.wrk)) {
-  const k = `${r.target}|${r.load}`;
-  if (!cells.has(k)) cells.set(k, { target: r.target, load: r.load, connections: r.connections, rps: [], p50: [], p99: [], busy: [], quiet: [], errors: 0 });
-  const c = cells.get(k), w = r.wrk, e = w.errors;
-  c.rps.push(w.rps); c.p50.push(w.latency_us.p50); c.p99.push(w.latency_us.p99); c.busy.push(r.machineBusyPct); c.quiet.push(r.quietBeforePct);
-  c.errors += e.connect + e.read + e.write + e.status + e.timeout;
+const errorsOf = (w) => w.errors.connect + w.errors.read + w.errors.write + w.errors.status + w.errors.timeout;
+const lines = [];
+const paired = rows.filter((r) => r.wrk && r.pair !== undefined && r.target !== 'legacy');
+if (paired.length > 0) {
+  // Paired A/B: per target and load, the median over pairs of target/legacy.
+  const cells = new Map();
+  for (const b of paired) {
+    const a = rows.find((r) => r.wrk && r.target === 'legacy' && r.against === b.target && r.load === b.load && r.pair === b.pair);
+    if (!a) continue;
+    const k = `${b.target}|${b.load}`;
+    if (!cells.has(k)) cells.set(k, { target: b.target, load: b.load, connections: b.connections, rpsRatio: [], p99Ratio: [], aRps: [], bRps: [], aP99: [], bP99: [], aP50: [], bP50: [], busy: [], errors: 0 });
+    const c = cells.get(k);
+    c.rpsRatio.push(b.wrk.rps / a.wrk.rps); c.p99Ratio.push(b.wrk.latency_us.p99 / a.wrk.latency_us.p99);
+    c.aRps.push(a.wrk.rps); c.bRps.push(b.wrk.rps); c.aP99.push(a.wrk.latency_us.p99); c.bP99.push(b.wrk.latency_us.p99);
+    c.aP50.push(a.wrk.latency_us.p50); c.bP50.push(b.wrk.latency_us.p50);
+    c.busy.push(`${a.machineBusyPct}/${b.machineBusyPct}`);
+    c.errors += errorsOf(a.wrk) + errorsOf(b.wrk);
+  }
+  lines.push('| target | load | conns | pairs | legacy req/s | target req/s | req/s ratio (median) | legacy p99 µs | target p99 µs | p99 change (median of pairs) | p99 ratio per pair | machine busy % A/B per pair | errors |');
+  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|');
+  for (const c of cells.values()) {
+    lines.push(`| ${c.target} | ${c.load} | ${c.connections} | ${c.rpsRatio.length} | ${median(c.aRps).toFixed(0)} | ${median(c.bRps).toFixed(0)} | ${median(c.rpsRatio).toFixed(2)}x | ${median(c.aP99)} | ${median(c.bP99)} | ${((median(c.p99Ratio) - 1) * 100).toFixed(1)}% | ${c.p99Ratio.map((x) => x.toFixed(2)).join(', ')} | ${c.busy.join(', ')} | ${c.errors} |`);
+  }
+} else {
+  const cells = new Map();
+  for (const r of rows.filter((r) => r.wrk)) {
+    const k = `${r.target}|${r.load}`;
+    if (!cells.has(k)) cells.set(k, { target: r.target, load: r.load, connections: r.connections, rps: [], p50: [], p99: [], busy: [], quiet: [], errors: 0 });
+    const c = cells.get(k), w = r.wrk;
+    c.rps.push(w.rps); c.p50.push(w.latency_us.p50); c.p99.push(w.latency_us.p99); c.busy.push(r.machineBusyPct); c.quiet.push(r.quietBeforePct);
+    c.errors += errorsOf(w);
+  }
+  lines.push('| target | load | conns | runs | req/s (median) | vs legacy | p50 µs | p99 µs (median) | p99 vs legacy | p99 per run | machine busy % before / during, per run | errors |', '|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|');
+  for (const c of cells.values()) {
+    const b = cells.get(`legacy|${c.load}`);
+    const rps = median(c.rps), p99 = median(c.p99);
+    const ratio = b ? (rps / median(b.rps)).toFixed(2) + 'x' : '-';
+    const dp99 = b ? ((100 * (p99 - median(b.p99))) / median(b.p99)).toFixed(1) + '%' : '-';
+    lines.push(`| ${c.target} | ${c.load} | ${c.connections} | ${c.rps.length} | ${rps.toFixed(0)} | ${ratio} | ${median(c.p50)} | ${p99} | ${dp99} | ${c.p99.join(', ')} | ${c.quiet.map((q, i) => `${q}/${c.busy[i]}`).join(', ')} | ${c.errors} |`);
+  }
 }
 const comparisons = {};
 for (const r of rows.filter((r) => r.comparison)) {
@@ -200,15 +296,7 @@ for (const r of rows.filter((r) => r.comparison)) {
     for (const [k, v] of Object.entries(e.skipped)) t.skipped[k] = (t.skipped[k] ?? 0) + v;
   }
 }
-const lines = ['| target | load | conns | runs | req/s (median) | vs legacy | p50 µs | p99 µs (median) | p99 vs legacy | p99 per run | machine busy % before / during, per run | errors |', '|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|'];
-for (const c of cells.values()) {
-  const b = cells.get(`legacy|${c.load}`);
-  const rps = median(c.rps), p99 = median(c.p99);
-  const ratio = b ? (rps / median(b.rps)).toFixed(2) + 'x' : '-';
-  const dp99 = b ? ((100 * (p99 - median(b.p99))) / median(b.p99)).toFixed(1) + '%' : '-';
-  lines.push(`| ${c.target} | ${c.load} | ${c.connections} | ${c.rps.length} | ${rps.toFixed(0)} | ${ratio} | ${median(c.p50)} | ${p99} | ${dp99} | ${c.p99.join(', ')} | ${c.quiet.map((q, i) => `${q}/${c.busy[i]}`).join(', ')} | ${c.errors} |`);
-}
-lines.push('', '| target | compared (all rounds) | mismatch groups | skipped (all rounds) |', '|---|---:|---:|---|');
+lines.push('', '| target | compared | mismatch groups | skipped |', '|---|---:|---:|---|');
 for (const [t, c] of Object.entries(comparisons)) lines.push(`| ${t} | ${c.compared} | ${c.mismatchGroups} | ${Object.entries(c.skipped).map(([k, v]) => `${k} ${v}`).join(', ') || '-'} |`);
 fs.writeFileSync(out, JSON.stringify({ rows }, null, 2));
 console.log(lines.join('\n'));
