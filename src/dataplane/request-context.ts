@@ -103,6 +103,8 @@ export function createRequestContext(
     traceparent = createTraceparent();
     headers.push('traceparent', traceparent);
   }
+  // Host goes last, so a backend that keeps the client's Host can take this list as it is.
+  if (clientHost !== undefined) headers.push('host', clientHost);
   const te = req.headers['transfer-encoding'];
   const cl = req.headers['content-length'];
   return {
@@ -123,22 +125,27 @@ export function createRequestContext(
   };
 }
 
-/** The header list for one upstream: forwarded headers plus its Host policy and its own extra headers. */
+/**
+ * The header list for one upstream: the forwarded headers (which end with the
+ * client's Host), with the backend's Host policy and its own extra headers
+ * applied. Backends that keep the client's Host and add nothing share the
+ * list, so the common case copies nothing.
+ */
 export function headersFor(ctx: RequestContext, upstream: Upstream): string[] {
-  const host = upstream.hostHeader ?? ctx.clientHost;
+  const rewriteHost = upstream.hostHeader;
   const extra = upstream.extraHeaders;
-  if (host === undefined && extra.length === 0) return ctx.headers;
-  let out: string[];
-  if (extra.length === 0) out = ctx.headers.slice();
-  else {
-    // A backend's own header replaces the client's (e.g. the rewrite's Authorization).
-    out = [];
-    const src = ctx.headers;
-    for (let i = 0; i < src.length; i += 2) {
-      if (!upstream.extraHeaderNames.has(src[i]!.toLowerCase())) out.push(src[i]!, src[i + 1]!);
-    }
+  if (rewriteHost === undefined && extra.length === 0) return ctx.headers;
+  const src = ctx.headers;
+  // A backend's own header replaces the client's (e.g. the rewrite's Authorization).
+  const names = upstream.extraHeaderNames;
+  const out: string[] = [];
+  for (let i = 0; i < src.length; i += 2) {
+    const name = src[i]!;
+    if (rewriteHost !== undefined && name === 'host' && i === src.length - 2) continue;
+    if (names.size > 0 && names.has(name.toLowerCase())) continue;
+    out.push(name, src[i + 1]!);
   }
-  if (host !== undefined) out.push('host', host);
+  if (rewriteHost !== undefined) out.push('host', rewriteHost);
   for (let i = 0; i < extra.length; i++) out.push(extra[i]!);
   return out;
 }
