@@ -11,7 +11,9 @@
 #   LATENCY_CONNECTIONS=1  connections for the latency run
 #   SCENARIOS=all        comma list of target ids (see TARGETS below), e.g. direct,nginx,cutover-legacy
 #   LOADS=all            comma list of load ids (see LOADS_TABLE below)
-#   ROUNDS=1             repeat the whole target sequence; the report shows the median per cell
+#   ROUNDS=1             repeat the whole target sequence (interleaved) ...
+#   AGGREGATE=quietest   ... and report, per cell, the round in which the rest of the machine
+#                        used the least CPU (quietest), or the median of every number (median)
 #   NICE=0               e.g. -10: run proxy, backends and wrk at a higher priority than other
 #                        work on a shared machine (root only; slows everyone else down meanwhile;
 #                        see docs/benchmarks.md before using it on a machine others are using)
@@ -55,6 +57,7 @@ SKIP_INSTALL=${SKIP_INSTALL:-0}
 RESULTS_DIR=${RESULTS_DIR:-$ROOT/bench/results}
 START_TIMEOUT=${START_TIMEOUT:-20}
 ROUNDS=${ROUNDS:-1}
+AGGREGATE=${AGGREGATE:-quietest}
 NICE=${NICE:-0}
 QUIET_PCT=${QUIET_PCT:-30}
 QUIET_WAIT=${QUIET_WAIT:-30}
@@ -189,13 +192,13 @@ cpu_ticks() {
 }
 CLK_TCK=$(getconf CLK_TCK)
 
-# Busy ticks of the whole machine (all cores), from /proc/stat: user, nice,
-# system and steal. irq/softirq are left out: at these rates most of it is our
-# own loopback traffic, which the per-process numbers do not include.
+# Busy ticks of the whole machine (all cores), from /proc/stat. irq and softirq
+# count too: the kernel charges them to whichever task was running, so they are
+# inside the per-process numbers as well.
 machine_busy_ticks() {
   local _cpu user nice system idle iowait irq softirq steal _rest
   read -r _cpu user nice system idle iowait irq softirq steal _rest </proc/stat
-  echo $((user + nice + system + steal))
+  echo $((user + nice + system + irq + softirq + steal))
 }
 
 # wait_quiet: with our processes idle, wait until the rest of the machine uses
@@ -504,13 +507,14 @@ wrk_v=$( (wrk -v 2>&1 || true) | sed -n '1s/^wrk \([^ ]*\).*/\1/p')
 cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
 mem_kb=$(sed -n 's/^MemTotal:[[:space:]]*\([0-9]*\).*/\1/p' /proc/meminfo)
 git_rev=$(git rev-parse --short HEAD 2>/dev/null || echo "?")
+if [[ -n "$(git status --porcelain -- src 2>/dev/null | head -n1)" ]]; then git_rev="$git_rev+uncommitted src changes"; fi
 cat >"$TMP/meta.json" <<EOF
 {
   "stamp": "$STAMP",
   "command": "bash bench/proxy.sh",
   "gitRev": "$git_rev",
   "settings": {"quietPct": $QUIET_PCT, "quietWait": $QUIET_WAIT, "duration": $DURATION, "warmup": $WARMUP, "connections": $CONNECTIONS, "latencyConnections": $LATENCY_CONNECTIONS,
-               "rounds": $ROUNDS, "nice": $NICE, "pin": $PIN, "proxyCpu": "$PROXY_CPU", "loadCpu": "$LOAD_CPU", "backendWorkers": $BACKEND_WORKERS, "wrkThreads": 1, "clkTck": $CLK_TCK},
+               "rounds": $ROUNDS, "aggregate": "$AGGREGATE", "nice": $NICE, "pin": $PIN, "proxyCpu": "$PROXY_CPU", "loadCpu": "$LOAD_CPU", "backendWorkers": $BACKEND_WORKERS, "wrkThreads": 1, "clkTck": $CLK_TCK},
   "machine": {"cpus": $(nproc), "cpuModel": $(json_str "$cpu_model"), "memGiB": $((mem_kb / 1024 / 1024)), "kernel": "$(uname -r)"},
   "versions": {"node": "$("$NODE" -v)", "nginx": "$nginx_v", "haproxy": "$haproxy_v", "wrk": "$wrk_v",
                "http-proxy": "$(peer_version http-proxy)", "@fastify/http-proxy": "$(peer_version @fastify/http-proxy)",

@@ -42,7 +42,7 @@ interface Meta {
   stamp: string;
   command: string;
   gitRev: string;
-  settings: { rounds: number; nice: number; duration: number; warmup: number; connections: number; latencyConnections: number; pin: number; proxyCpu: string; loadCpu: string; backendWorkers: number; clkTck: number };
+  settings: { rounds: number; aggregate?: 'quietest' | 'median'; nice: number; duration: number; warmup: number; connections: number; latencyConnections: number; pin: number; proxyCpu: string; loadCpu: string; backendWorkers: number; clkTck: number };
   machine: { cpus: number; cpuModel: string; memGiB: number; kernel: string };
   versions: Record<string, string>;
   loads: Load[];
@@ -115,7 +115,7 @@ function sample(r: Row & { wrk: WrkResult }): Measurement {
   const backend = pct(r.backendCpuTicks);
   const wrk = r.wrkCpuMs === undefined || wallS <= 0 ? null : (r.wrkCpuMs / 1000 / wallS) * 100;
   const machine = pct(r.machineBusyTicks);
-  const other = machine === null || backend === null || wrk === null ? null : Math.max(0, machine - (proxy ?? 0) - backend - wrk);
+  const other = machine === null || backend === null || wrk === null ? null : machine - (proxy ?? 0) - backend - wrk;
   return {
     rps: r.wrk.rps,
     p50: r.wrk.latency_us.p50,
@@ -135,7 +135,12 @@ const medianOrNull = (xs: (number | null)[]): number | null => {
   return v.length === 0 ? null : median(v);
 };
 
-/** Median over rounds of every number, per (target, load). */
+/**
+ * One number set per (target, load) out of its rounds. `quietest`: the round in
+ * which the rest of the machine used the least CPU (noise only ever subtracts, so
+ * that round is the best estimate of the uncontended result). `median`: the
+ * median of every number on its own.
+ */
 function measurement(target: string, load: string): Measurement | undefined {
   const samples = rows
     .filter((x): x is Row & { wrk: WrkResult } => x.target === target && x.load === load && x.status === 'ok' && x.wrk !== undefined)
@@ -143,6 +148,11 @@ function measurement(target: string, load: string): Measurement | undefined {
   if (samples.length === 0) return undefined;
   const rps = samples.map((m) => m.rps);
   const mid = median(rps);
+  const spread = { rounds: samples.length, rpsSpread: mid === 0 ? 0 : (Math.max(...rps) - Math.min(...rps)) / mid };
+  if (meta.settings.aggregate !== 'median') {
+    const quietest = samples.reduce((best, m) => ((m.otherCpuPct ?? Infinity) < (best.otherCpuPct ?? Infinity) ? m : best));
+    return { ...quietest, ...spread };
+  }
   return {
     rps: mid,
     p50: median(samples.map((m) => m.p50)),
@@ -152,8 +162,7 @@ function measurement(target: string, load: string): Measurement | undefined {
     backendCpuPct: medianOrNull(samples.map((m) => m.backendCpuPct)),
     wrkCpuPct: medianOrNull(samples.map((m) => m.wrkCpuPct)),
     otherCpuPct: medianOrNull(samples.map((m) => m.otherCpuPct)),
-    rounds: samples.length,
-    rpsSpread: mid === 0 ? 0 : (Math.max(...rps) - Math.min(...rps)) / mid,
+    ...spread,
   };
 }
 
@@ -166,7 +175,8 @@ const fmtInt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const fmtUs = (us: number): string => (us < 1000 ? `${Math.round(us)} µs` : `${(us / 1000).toFixed(2)} ms`);
 const fmtRatio = (r: number): string => `${r.toFixed(2)}×`;
 const fmtPct = (p: number | null): string => (p === null ? '–' : `${Math.round(p)}`);
-const fmtCpu = (m: Measurement): string => [m.proxyCpuPct, m.backendCpuPct, m.wrkCpuPct, m.otherCpuPct].map(fmtPct).join(' / ');
+const fmtCpu = (m: Measurement): string =>
+  [m.proxyCpuPct, m.backendCpuPct, m.wrkCpuPct, m.otherCpuPct === null ? null : Math.max(0, m.otherCpuPct)].map(fmtPct).join(' / ');
 const fmtDelta = (us: number): string => `${us >= 0 ? '+' : '−'}${fmtUs(Math.abs(us))}`;
 
 const out: string[] = [];
@@ -181,7 +191,11 @@ out.push(
 );
 out.push(
   `Settings: wrk -t1, ${s.duration}s per run after ${s.warmup}s warm-up, ${s.rounds} round${s.rounds === 1 ? '' : 's'}` +
-    (s.rounds > 1 ? ' (medians over rounds; spread = (max − min) / median of rps)' : '') +
+    (s.rounds > 1
+      ? s.aggregate === 'median'
+        ? ' (medians over rounds; spread = (max − min) / median of rps)'
+        : ' (each cell is the round in which the rest of the machine was quietest; spread = (max − min) / median of rps over rounds)'
+      : '') +
     (s.nice !== 0 ? `, nice ${s.nice}` : '') +
     '; ' +
     (s.pin === 1 ? `proxy pinned to CPU ${s.proxyCpu}, backend + wrk pinned to CPU ${s.loadCpu}` : 'no CPU pinning') +
@@ -265,9 +279,6 @@ if (checkResults.length > 0) {
 process.stdout.write(out.join('\n') + '\n');
 
 if (values.out) {
-  const measured = rows.map((r) => {
-    const m = r.load === undefined ? undefined : measurement(r.target, r.load);
-    return m === undefined ? r : { ...r, derived: m };
-  });
+  const measured = rows.map((r) => (r.status === 'ok' && r.wrk !== undefined ? { ...r, derived: sample(r as Row & { wrk: WrkResult }) } : r));
   writeFileSync(values.out, JSON.stringify({ meta, rows: measured, checks: checkResults, markdown: out.join('\n') }, null, 2) + '\n');
 }
