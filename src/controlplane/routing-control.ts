@@ -16,6 +16,8 @@ export interface RoutingChange {
 
 export interface RoutingControl {
   describe(): RouteDescription[];
+  /** Routes the last compile disabled, with why. */
+  disabledRoutes(): ReadonlyArray<{ id: string; error: string }>;
   routeIds(): string[];
   killSwitch(): { on: boolean; source: string | undefined };
   set(route: string, mode: Mode, percent: number | undefined, actor: string): Promise<RouteDescription>;
@@ -104,6 +106,7 @@ export function createRoutingControl(options: RoutingControlOptions): RoutingCon
 
   return {
     describe: () => snapshot.routes.map((r) => r.description),
+    disabledRoutes: () => snapshot.disabled,
     routeIds: ids,
     killSwitch: () => ({ on: killOn(), source: options.externalKillSwitch() ?? (apiKillSwitch ? 'api' : undefined) }),
     set: (route, mode, percent, actor) =>

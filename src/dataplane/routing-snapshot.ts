@@ -65,6 +65,8 @@ export interface RoutingSnapshot {
   readonly version: number;
   readonly killSwitch: boolean;
   readonly routes: readonly CompiledRoute[];
+  /** Routes that failed to compile: disabled (their traffic falls through to later routes) and reported, never fatal. */
+  readonly disabled: ReadonlyArray<{ id: string; error: string }>;
   match(method: string, pathname: string, headers: IncomingMessage['headers']): CompiledRoute;
 }
 
@@ -255,13 +257,22 @@ export function compileRoutingSnapshot(inputs: RoutingInputs, deps: RoutingDeps,
     };
   };
 
-  const routes = config.routes.map((r) => compileRoute(r));
+  const disabled: Array<{ id: string; error: string }> = [];
+  const routes: CompiledRoute[] = [];
+  for (const r of config.routes) {
+    try {
+      routes.push(compileRoute(r));
+    } catch (err) {
+      disabled.push({ id: r.id, error: (err as Error).message });
+    }
+  }
   const fallbackRoute = compileRoute(undefined);
   const all = [...routes, fallbackRoute];
   return {
     version,
     killSwitch: inputs.killSwitch,
     routes: all,
+    disabled,
     match(method, pathname, headers) {
       for (let i = 0; i < routes.length; i++) {
         const r = routes[i]!;

@@ -76,6 +76,7 @@ export function createCoreRoutes(deps: CoreRoutesDeps): AdminRoute[] {
           killSwitch: routing.killSwitch(),
           backends: backendsOf(deps.config(), deps.health()),
           routes: routing.describe(),
+          disabledRoutes: routing.disabledRoutes(),
         },
       }),
     },
