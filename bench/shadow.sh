@@ -20,6 +20,7 @@
 #   PIN=1 PROXY_CPU=0 LOAD_CPU=1   proxy (and its comparer thread) on one core, the rest on another
 #   SLOW_DELAY_MS=10               delay of the slow candidate
 #   TARGETS=all                    comma list of target ids (see TARGET_TABLE)
+#   LOADS=all                      comma list of load ids (see LOAD_TABLE)
 #   PAIRED=1 PAIRS=6               paired A/B (default): legacy-mode and target cutovers side by
 #                                  side, runs alternating A B / B A, PAIRS pairs per load; the
 #                                  report gives the median of the per-pair ratios
@@ -44,6 +45,7 @@ PROXY_CPU=${PROXY_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 SLOW_DELAY_MS=${SLOW_DELAY_MS:-10}
 TARGETS=${TARGETS:-all}
+LOADS=${LOADS:-all}
 BASE_PORT=${BASE_PORT:-18200}
 RESULTS_DIR=${RESULTS_DIR:-$ROOT/bench/results}
 REPEAT=${REPEAT:-1}
@@ -206,6 +208,7 @@ if [[ "$PAIRED" == 1 ]]; then
     start_cutover "$id" "$mode" "$cand" "$runner" 1
     B_PID=$CUT_PID; B_URL=$CUT_URL; B_ADMIN=$CUT_ADMIN
     for load in "${LOAD_TABLE[@]}"; do
+      selected "$LOADS" "${load%%|*}" || continue
       warm "$load" "$A_URL"; warm "$load" "$B_URL"
       for pair in $(seq 1 "$PAIRS"); do
         if ((pair % 2)); then
@@ -230,6 +233,7 @@ else
       log "round $round/$REPEAT"
       start_cutover "$id" "$mode" "$cand" "$runner" 0
       for load in "${LOAD_TABLE[@]}"; do
+        selected "$LOADS" "${load%%|*}" || continue
         warm "$load" "$CUT_URL"
         measure "$id" "$label" "$load" "$CUT_URL" "\"round\":$round,"
       done

@@ -8,13 +8,13 @@
 import { Worker } from 'node:worker_threads';
 import type { NoiseModelSnapshot } from '../../compare/index.ts';
 import type { ComparisonPairEvent } from '../../dataplane/events.ts';
-import type { ComparerSettings, FromComparer, LearnedNoiseReport, NoiseDecision, PackedPair, PairOutcome, SilenceRule, ToComparer } from './comparer-protocol.ts';
+import type { ComparerScheduling, ComparerSettings, FromComparer, LearnedNoiseReport, NoiseDecision, PackedPair, PairOutcome, SilenceRule, ToComparer } from './comparer-protocol.ts';
 import { packPair, packedSize } from './comparer-protocol.ts';
 
 export interface ComparerPoolOptions {
   settings: ComparerSettings;
-  /** Scheduling niceness of the comparer thread on Linux (0-19); 0 leaves it alone. */
-  nice?: number;
+  /** How the comparer thread yields to the proxying thread; default `idle`. */
+  scheduling?: ComparerScheduling;
   /** Pairs posted and not yet compared. */
   maxInFlight: number;
   maxInFlightBytes: number;
@@ -83,7 +83,7 @@ export function createComparerPool(options: ComparerPoolOptions): ComparerPool {
   };
 
   const start = (): void => {
-    worker = new Worker(new URL('./comparer-worker.ts', import.meta.url), { workerData: { settings, nice: options.nice ?? 0 }, name: 'cutover-comparer' });
+    worker = new Worker(new URL('./comparer-worker.ts', import.meta.url), { workerData: { settings, scheduling: options.scheduling ?? 'idle' }, name: 'cutover-comparer' });
     worker.on('message', (msg: FromComparer) => {
       switch (msg.type) {
         case 'processed':

@@ -9,6 +9,9 @@ import type { CapturedResponse, ComparisonPairEvent } from '../../dataplane/even
 import type { Difference, NoiseModelSnapshot } from '../../compare/index.ts';
 import type { NoiseStatus } from '../../storage/store.ts';
 
+/** How the comparer thread is scheduled next to the proxying thread (Linux only; see comparer-worker.ts). */
+export type ComparerScheduling = 'normal' | 'nice' | 'idle';
+
 export interface RouteCompareSettings {
   /** Route rules, merged over the global `compare` rules by the worker. */
   rules: CompareRulesInput | undefined;

@@ -10,7 +10,7 @@ import type { CutoverConfig } from '../../config/schema.ts';
 import { channels, type ComparisonPairEvent, type ComparisonSkippedEvent } from '../../dataplane/events.ts';
 import type { Feature, FeatureContext, FeatureFactory } from '../feature.ts';
 import type { TelemetryApi } from '../telemetry/telemetry-api.ts';
-import type { ComparerSettings, LearnedNoiseReport, NoiseDecision, RouteCompareSettings } from './comparer-protocol.ts';
+import type { ComparerScheduling, ComparerSettings, LearnedNoiseReport, NoiseDecision, RouteCompareSettings } from './comparer-protocol.ts';
 import { createComparerPool } from './comparer-pool.ts';
 import { createDiffsRoutes } from './diffs-routes.ts';
 import { createResultsWriter, NOISE_MODELS_META_KEY, type EndpointTotals } from './results-writer.ts';
@@ -27,8 +27,8 @@ export interface ComparisonOptions {
   holdMs?: number;
   holdMax?: number;
   flushMs?: number;
-  /** Linux niceness of the comparer thread, so the proxying thread wins a contended core (0 = same priority). */
-  comparerNice?: number;
+  /** How the comparer thread yields to the proxying thread on a shared core (Linux); env CUTOVER_COMPARER_SCHEDULING overrides. */
+  comparerScheduling?: ComparerScheduling;
 }
 
 export interface ComparisonApi {
@@ -45,8 +45,13 @@ const DEFAULTS: Required<ComparisonOptions> = {
   holdMs: 60_000,
   holdMax: 256,
   flushMs: 1000,
-  comparerNice: 10,
+  comparerScheduling: schedulingFromEnv() ?? 'idle',
 };
+
+function schedulingFromEnv(): ComparerScheduling | undefined {
+  const v = process.env.CUTOVER_COMPARER_SCHEDULING;
+  return v === 'normal' || v === 'nice' || v === 'idle' ? v : undefined;
+}
 
 export async function redactionKey(context: FeatureContext): Promise<string> {
   const existing = await context.store.getMeta(REDACTION_KEY_META);
@@ -100,7 +105,7 @@ export function comparisonFeature(overrides: ComparisonOptions = {}): FeatureFac
 
     const pool = createComparerPool({
       settings: comparerSettings(context.config(), key, options),
-      nice: options.comparerNice,
+      scheduling: options.comparerScheduling,
       maxInFlight: options.maxInFlight,
       maxInFlightBytes: options.maxInFlightBytes,
       onOutcomes(outcomes) {
