@@ -88,11 +88,15 @@ TARGETS=(
 #  "cutover-shadow-slow|cutover, shadow (candidate 10x slower)|cutover|shadow.yaml|slow"
 #  "cutover-shadow-hang|cutover, shadow (candidate never answers)|cutover|shadow.yaml|hang"
 
-# LOADS_TABLE: id | path | connections
+# LOADS_TABLE: id | path | connections | backend core (with PIN=1)
+#   load : backend shares LOAD_CPU with wrk, the proxy has PROXY_CPU to itself (throughput)
+#   proxy: backend shares PROXY_CPU with the proxy, wrk has LOAD_CPU to itself (latency: a
+#          request then crosses cores twice whether or not a proxy is in the path, so
+#          "p99 - direct" is the proxy's own cost, not the cost of extra cross-core wake-ups)
 LOADS_TABLE=(
-  "small-c${CONNECTIONS}|/small|${CONNECTIONS}"
-  "large-c${CONNECTIONS}|/large|${CONNECTIONS}"
-  "small-c${LATENCY_CONNECTIONS}|/small|${LATENCY_CONNECTIONS}"
+  "small-c${CONNECTIONS}|/small|${CONNECTIONS}|load"
+  "large-c${CONNECTIONS}|/large|${CONNECTIONS}|load"
+  "small-c${LATENCY_CONNECTIONS}|/small|${LATENCY_CONNECTIONS}|proxy"
 )
 
 # ---------------------------------------------------------------------------
@@ -293,6 +297,22 @@ start_backend() { # start_backend ROLE PORT EXTRA_ARGS...
   fi
 }
 
+# place_backends load|proxy: move every backend process (all threads, cluster
+# workers too) to LOAD_CPU or PROXY_CPU; a no-op without pinning.
+BACKENDS_ON=load
+place_backends() {
+  [[ "$PIN" == 1 && "$1" != "$BACKENDS_ON" ]] || return 0
+  local cpu=$LOAD_CPU p k queue=()
+  [[ "$1" == proxy ]] && cpu=$PROXY_CPU
+  queue=("${BACKEND_PID[@]}")
+  while ((${#queue[@]})); do
+    p=${queue[0]}; queue=("${queue[@]:1}")
+    taskset -a -p -c "$cpu" "$p" >/dev/null 2>&1 || true
+    for k in $(pgrep -P "$p" 2>/dev/null || true); do queue+=("$k"); done
+  done
+  BACKENDS_ON=$1
+}
+
 # Which candidate backends do the selected targets need?
 declare -gA NEED_CANDIDATE=()
 SELECTED_TARGETS=()
@@ -322,7 +342,7 @@ EXPECT_LARGE=$(curl -s -o /dev/null -w '%{size_download}' "$LEGACY_URL/large")
 # start_target KIND ARG CANDIDATE_URL -> sets TARGET_URL, TARGET_PID (empty for direct); 1 on failure
 TARGET_URL=""; TARGET_PID=""; TARGET_LOG=""
 start_target() {
-  local kind=$1 arg=$2 cand_url=$3 id=$4
+  local kind=$1 arg=$2 cand_url=$3 id=$4 code
   TARGET_PID=""; TARGET_LOG="$TMP/$id.log"
   TARGET_URL="http://127.0.0.1:$PORT_PROXY"
   case "$kind" in
@@ -409,7 +429,15 @@ EOF
     *) echo "unknown target kind $kind" >"$TARGET_LOG"; return 1 ;;
   esac
   TARGET_PID=$STARTED_PID
-  wait_ready "$TARGET_URL/small" "$TARGET_PID" "$START_TIMEOUT"
+  if ! wait_ready "$TARGET_URL/small" "$TARGET_PID" "$START_TIMEOUT"; then
+    if kill -0 "$TARGET_PID" 2>/dev/null; then
+      echo "[bench] no 200 from $TARGET_URL/small within ${START_TIMEOUT}s" >>"$TARGET_LOG"
+    else
+      wait "$TARGET_PID" 2>/dev/null && code=0 || code=$?
+      echo "[bench] exited with status $code before answering" >>"$TARGET_LOG"
+    fi
+    return 1
+  fi
 }
 
 # check_target URL: both bodies come back 200 with the backend's sizes
@@ -437,7 +465,7 @@ WRK_TIMEOUT=$((DURATION > 5 ? DURATION : 5))
 declare -gA FAILED=()
 # run_target ROUND ROW: start one target, run every selected load against it, stop it.
 run_target() {
-  local round=$1 row=$2 id label kind arg cand cand_url detail load load_id path conns url
+  local round=$1 row=$2 id label kind arg cand cand_url detail load load_id path conns backend_core url
   local proxy_t0 backend_t0 machine_t0 wrk_ms0 t0 t1 wrk_ms machine_ticks backend_ticks proxy_ticks out wrkjson
   IFS='|' read -r id label kind arg cand <<<"$row"
   [[ -n "${FAILED[$id]:-}" ]] && return 0
@@ -454,8 +482,9 @@ run_target() {
     return 0
   fi
   for load in "${SELECTED_LOADS[@]}"; do
-    IFS='|' read -r load_id path conns <<<"$load"
+    IFS='|' read -r load_id path conns backend_core <<<"$load"
     url="$TARGET_URL$path"
+    place_backends "$backend_core"
     if ((WARMUP > 0)); then
       "${FG[@]}" "${PIN_LOAD[@]}" timeout $((WARMUP + 10)) wrk -t1 -c"$conns" -d"${WARMUP}s" --timeout "${WRK_TIMEOUT}s" "$url" >/dev/null 2>&1 || true
     fi
@@ -483,8 +512,8 @@ run_target() {
         "$id" "$label" "$round" "$load_id" "$path" "$conns" "$(json_str "$out")" >>"$ROWS"
       continue
     fi
-    printf '{"target":"%s","label":"%s","round":%s,"load":"%s","path":"%s","connections":%s,"status":"ok","wallNs":%s,"proxyCpuTicks":%s,"backendCpuTicks":%s,"wrkCpuMs":%s,"machineBusyTicks":%s,"wrk":%s}\n' \
-      "$id" "$label" "$round" "$load_id" "$path" "$conns" "$((t1 - t0))" "$proxy_ticks" "$backend_ticks" "$wrk_ms" "$machine_ticks" "$wrkjson" >>"$ROWS"
+    printf '{"target":"%s","label":"%s","round":%s,"load":"%s","path":"%s","connections":%s,"backendCore":"%s","status":"ok","wallNs":%s,"proxyCpuTicks":%s,"backendCpuTicks":%s,"wrkCpuMs":%s,"machineBusyTicks":%s,"wrk":%s}\n' \
+      "$id" "$label" "$round" "$load_id" "$path" "$conns" "$backend_core" "$((t1 - t0))" "$proxy_ticks" "$backend_ticks" "$wrk_ms" "$machine_ticks" "$wrkjson" >>"$ROWS"
     log "target $id load $load_id: $(printf '%s' "$wrkjson" | sed -E 's/.*"rps":([0-9.]+).*"p50":([0-9]+).*"p99":([0-9]+).*/\1 rps, p50 \2 us, p99 \3 us/')"
   done
   if [[ -n "$TARGET_PID" ]] && ! kill -0 "$TARGET_PID" 2>/dev/null; then
@@ -520,7 +549,7 @@ cat >"$TMP/meta.json" <<EOF
                "http-proxy": "$(peer_version http-proxy)", "@fastify/http-proxy": "$(peer_version @fastify/http-proxy)",
                "fastify": "$(peer_version fastify)", "undici (fastify)": "$(peer_version undici)",
                "undici (cutover)": "$("$NODE" -p "require('$ROOT/node_modules/undici/package.json').version" 2>/dev/null || echo "?")"},
-  "loads": [$(for l in "${SELECTED_LOADS[@]}"; do IFS='|' read -r a b c <<<"$l"; printf '{"id":"%s","path":"%s","connections":%s},' "$a" "$b" "$c"; done | sed 's/,$//')]
+  "loads": [$(for l in "${SELECTED_LOADS[@]}"; do IFS='|' read -r a b c d <<<"$l"; printf '{"id":"%s","path":"%s","connections":%s,"backendCore":"%s"},' "$a" "$b" "$c" "$d"; done | sed 's/,$//')]
 }
 EOF
 OUT="$RESULTS_DIR/proxy-$STAMP.json"

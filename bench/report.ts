@@ -36,6 +36,8 @@ interface Load {
   id: string;
   path: string;
   connections: number;
+  /** With pinning: the backend shares the core of wrk (`load`) or of the proxy (`proxy`). */
+  backendCore?: 'load' | 'proxy';
 }
 
 interface Meta {
@@ -198,14 +200,16 @@ out.push(
       : '') +
     (s.nice !== 0 ? `, nice ${s.nice}` : '') +
     '; ' +
-    (s.pin === 1 ? `proxy pinned to CPU ${s.proxyCpu}, backend + wrk pinned to CPU ${s.loadCpu}` : 'no CPU pinning') +
+    (s.pin === 1 ? `proxy pinned to CPU ${s.proxyCpu}, wrk to CPU ${s.loadCpu}, backend as each table says` : 'no CPU pinning') +
     `; backend workers: ${s.backendWorkers}.`,
 );
 out.push('CPU columns are % of one core during the measured run; "other" is the rest of the machine (noise: it should be near 0).');
 out.push('');
 
 for (const load of meta.loads) {
-  out.push(`#### ${load.path} (${load.path === '/large' ? '16 KiB' : '~200 B'}), ${load.connections} connection${load.connections === 1 ? '' : 's'}`);
+  const layout =
+    s.pin !== 1 ? '' : load.backendCore === 'proxy' ? `; backend on CPU ${s.proxyCpu} with the proxy, wrk alone on CPU ${s.loadCpu}` : `; proxy alone on CPU ${s.proxyCpu}, backend + wrk on CPU ${s.loadCpu}`;
+  out.push(`#### ${load.path} (${load.path === '/large' ? '16 KiB' : '~200 B'}), ${load.connections} connection${load.connections === 1 ? '' : 's'}${layout}`);
   out.push('');
   const header = ['target', 'rps', ...(s.rounds > 1 ? ['rps spread'] : []), 'p50', 'p99', ...RATIO_BASES.map((b) => b.header), 'p99 − direct', 'CPU % proxy / backend / wrk / other', 'errors'];
   out.push(`| ${header.join(' | ')} |`);
