@@ -64,15 +64,39 @@ export const percentSchema = z
   .max(100)
   .refine((v) => Math.abs(Math.round(v * 100) - v * 100) < 1e-9, 'percent has 0.01 steps at most');
 
+/** Shadow settings without defaults: a route's block overrides only the keys it sets, the rest come from defaults.shadow. */
+const shadowFields = {
+  sample: z.number().min(0).max(1).meta({ description: 'Fraction of eligible requests mirrored (0..1).' }),
+  timeout: durationSchema,
+  maxConcurrency: z.number().int().positive(),
+  maxQueue: z.number().int().nonnegative(),
+  captureLimit: z.number().int().positive().meta({ description: 'Bytes of body captured for comparison.' }),
+  mirrorUnsafe: z.boolean().meta({ description: 'Mirror POST/PUT/PATCH/DELETE too. Only when the candidate has its own data store.' }),
+  noiseSample: z.number().min(0).max(1).meta({ description: 'Without a replica: fraction of mirrored safe requests sent to legacy twice to learn noise.' }),
+};
+
 export const shadowSchema = z
   .object({
-    sample: z.number().min(0).max(1).default(1).meta({ description: 'Fraction of eligible requests mirrored (0..1).' }),
-    timeout: durationSchema.default(10_000),
-    maxConcurrency: z.number().int().positive().default(64),
-    maxQueue: z.number().int().nonnegative().default(256),
-    captureLimit: z.number().int().positive().default(1024 * 1024).meta({ description: 'Bytes of body captured for comparison.' }),
-    mirrorUnsafe: z.boolean().default(false).meta({ description: 'Mirror POST/PUT/PATCH/DELETE too. Only when the candidate has its own data store.' }),
-    noiseSample: z.number().min(0).max(1).default(0.01).meta({ description: 'Without a replica: fraction of mirrored safe requests sent to legacy twice to learn noise.' }),
+    sample: shadowFields.sample.default(1),
+    timeout: shadowFields.timeout.default(10_000),
+    maxConcurrency: shadowFields.maxConcurrency.default(64),
+    maxQueue: shadowFields.maxQueue.default(256),
+    captureLimit: shadowFields.captureLimit.default(1024 * 1024),
+    mirrorUnsafe: shadowFields.mirrorUnsafe.default(false),
+    noiseSample: shadowFields.noiseSample.default(0.01),
+  })
+  .strict();
+
+// zod 4 applies an inner .default() even under .partial(), so the route form is built from the bare fields.
+const routeShadowSchema = z
+  .object({
+    sample: shadowFields.sample.optional(),
+    timeout: shadowFields.timeout.optional(),
+    maxConcurrency: shadowFields.maxConcurrency.optional(),
+    maxQueue: shadowFields.maxQueue.optional(),
+    captureLimit: shadowFields.captureLimit.optional(),
+    mirrorUnsafe: shadowFields.mirrorUnsafe.optional(),
+    noiseSample: shadowFields.noiseSample.optional(),
   })
   .strict();
 
@@ -94,7 +118,7 @@ export const routeSchema = z
     stickiness: stickinessSchema.optional(),
     fallback: z.enum(['none', 'legacy']).optional(),
     compare: z.boolean().optional().meta({ description: 'In canary mode, also send each request to the side that did not serve it.' }),
-    shadow: shadowSchema.partial().optional(),
+    shadow: routeShadowSchema.optional().meta({ description: 'Overrides of defaults.shadow for this route; keys not set here come from defaults.shadow.' }),
     rules: compareRulesSchema.optional(),
     component: z.string().optional().meta({ description: 'Group of routes that roll out together.' }),
   })

@@ -192,9 +192,10 @@ export function createMirroredServe(settings: MirroredServeSettings, deps: Mirro
       return;
     }
     let noiseUpstream: Upstream | undefined;
-    if (servedBy === 'legacy' || mirrorTo === 'legacy') {
+    // Noise samples are reads only: a replica often shares legacy's database, so a mirrored write must not reach it twice.
+    if (safe && (servedBy === 'legacy' || mirrorTo === 'legacy')) {
       if (shadow.replica !== undefined) noiseUpstream = shadow.replica;
-      else if (safe && settings.noiseSample > 0 && Math.random() < settings.noiseSample) noiseUpstream = shadow.legacy;
+      else if (settings.noiseSample > 0 && Math.random() < settings.noiseSample) noiseUpstream = shadow.legacy;
     }
     const join = new ComparisonJoin(ctx, 2);
     const mirrorUpstream = shadow[mirrorTo]!;
@@ -211,8 +212,9 @@ export function createMirroredServe(settings: MirroredServeSettings, deps: Mirro
       onCaptured: (captured) => join.arrive('served', captured),
     });
     if (!ctx.hasBody) {
-      startMirrors(null);
+      // The user's request goes out first; mirrors are sent after this turn's I/O, off its critical path.
       served.start(null);
+      setImmediate(startMirrors, null);
       return;
     }
     const capture = new BodyCapture(settings.captureLimit);
