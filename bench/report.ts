@@ -18,6 +18,7 @@ interface WrkResult {
 
 interface Row {
   target: string;
+  round?: number;
   label: string;
   status: string;
   load?: string;
@@ -168,6 +169,34 @@ function measurement(target: string, load: string): Measurement | undefined {
   };
 }
 
+/**
+ * Comparisons between two targets are paired by round: the ratio (or
+ * difference) within each round in which both ran, then the median of those.
+ * Rounds are interleaved, so both sides of a pair saw about the same machine;
+ * this cancels most of the drift that moves every target at once.
+ */
+function perRound(target: string, load: string): Map<number, Measurement> {
+  const byRound = new Map<number, Measurement>();
+  for (const r of rows) {
+    if (r.target === target && r.load === load && r.status === 'ok' && r.wrk !== undefined) byRound.set(r.round ?? 1, sample(r as Row & { wrk: WrkResult }));
+  }
+  return byRound;
+}
+
+function paired(target: string, base: string, load: string, f: (t: Measurement, b: Measurement) => number): { median: number; rounds: number[] } | undefined {
+  const t = perRound(target, load);
+  const b = perRound(base, load);
+  const values: number[] = [];
+  for (const round of [...t.keys()].sort((x, y) => x - y)) {
+    const m = t.get(round);
+    const other = b.get(round);
+    if (m !== undefined && other !== undefined) values.push(f(m, other));
+  }
+  return values.length === 0 ? undefined : { median: median(values), rounds: values };
+}
+const rpsRatio = (target: string, base: string, load: string) => paired(target, base, load, (t, b) => (b.rps === 0 ? NaN : t.rps / b.rps));
+const p99Delta = (target: string, base: string, load: string) => paired(target, base, load, (t, b) => t.p99 - b.p99);
+
 function failure(target: string, load?: string): string | undefined {
   const r = rows.find((x) => x.target === target && x.status !== 'ok' && (x.load === undefined || x.load === load));
   return r?.status;
@@ -198,6 +227,7 @@ out.push(
         ? ' (medians over rounds; spread = (max − min) / median of rps)'
         : ' (each cell is the round in which the rest of the machine was quietest; spread = (max − min) / median of rps over rounds)'
       : '') +
+
     (s.nice !== 0 ? `, nice ${s.nice}` : '') +
     '; ' +
     (s.pin === 1 ? `proxy pinned to CPU ${s.proxyCpu}, wrk to CPU ${s.loadCpu}, backend as each table says` : 'no CPU pinning') +
@@ -239,6 +269,7 @@ interface CheckResult {
   load: string;
   check: string;
   value: string;
+  perRound: string[];
   pass: boolean | null;
   gate: boolean;
 }
@@ -252,18 +283,20 @@ for (const c of CHECKS) {
     if (c.kind === 'rps-ratio') {
       const check = `rps ≥ ${c.min}× ${c.vs}`;
       if (m === undefined || base === undefined) {
-        checkResults.push({ target: c.target, load: load.id, check, value: m === undefined ? (failure(c.target, load.id) ?? 'not run') : `${c.vs} not run`, pass: null, gate: c.gate });
+        checkResults.push({ target: c.target, load: load.id, check, value: m === undefined ? (failure(c.target, load.id) ?? 'not run') : `${c.vs} not run`, perRound: [], pass: null, gate: c.gate });
       } else {
-        const r = m.rps / base.rps;
-        checkResults.push({ target: c.target, load: load.id, check, value: fmtRatio(r), pass: r >= c.min, gate: c.gate });
+        const r = rpsRatio(c.target, c.vs, load.id);
+        const v = r?.median ?? NaN;
+        checkResults.push({ target: c.target, load: load.id, check, value: fmtRatio(v), perRound: r?.rounds.map(fmtRatio) ?? [], pass: v >= c.min, gate: c.gate });
       }
     } else {
       const check = `p99 ≤ ${c.vs} + ${c.max} µs`;
       if (m === undefined || base === undefined) {
-        checkResults.push({ target: c.target, load: load.id, check, value: m === undefined ? (failure(c.target, load.id) ?? 'not run') : `${c.vs} not run`, pass: null, gate: c.gate });
+        checkResults.push({ target: c.target, load: load.id, check, value: m === undefined ? (failure(c.target, load.id) ?? 'not run') : `${c.vs} not run`, perRound: [], pass: null, gate: c.gate });
       } else {
-        const d = m.p99 - base.p99;
-        checkResults.push({ target: c.target, load: load.id, check, value: fmtDelta(d), pass: d <= c.max, gate: c.gate });
+        const r = p99Delta(c.target, c.vs, load.id);
+        const v = r?.median ?? NaN;
+        checkResults.push({ target: c.target, load: load.id, check, value: fmtDelta(v), perRound: r?.rounds.map(fmtDelta) ?? [], pass: v <= c.max, gate: c.gate });
       }
     }
   }
@@ -271,11 +304,15 @@ for (const c of CHECKS) {
 if (checkResults.length > 0) {
   out.push('#### Targets');
   out.push('');
-  out.push('| target | load | check | measured | result |');
-  out.push('|---|---|---|---:|---|');
+  out.push(
+    'Each check compares the two targets within each round (rounds are interleaved, so both saw about the same machine) and takes the median over rounds.',
+  );
+  out.push('');
+  out.push('| target | load | check | measured (median) | per round | result |');
+  out.push('|---|---|---|---:|---|---|');
   for (const r of checkResults) {
     const verdict = r.pass === null ? 'pending' : r.pass ? 'met' : 'NOT met';
-    out.push(`| ${r.target}${r.gate ? '' : ' (info)'} | ${r.load} | ${r.check} | ${r.value} | ${verdict} |`);
+    out.push(`| ${r.target}${r.gate ? '' : ' (info)'} | ${r.load} | ${r.check} | ${r.value} | ${r.perRound.join(', ')} | ${verdict} |`);
   }
   out.push('');
 }
