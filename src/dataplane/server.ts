@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { CutoverConfig } from '../config/schema.ts';
-import { CutoverError, ErrorCodes } from '../core/errors.ts';
+import { listenOn } from './listen-address.ts';
 import { pathnameOf } from './request-context.ts';
 import type { RecordSettings } from './recording-tap.ts';
 import { compileRoutingSnapshot, type RouteState, type RoutingDeps, type RoutingSnapshot } from './routing-snapshot.ts';
@@ -45,11 +45,7 @@ export interface DataPlane {
   connections(): number;
 }
 
-export function parseHostPort(address: string): { host: string; port: number } {
-  const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(address);
-  if (!m) throw new CutoverError(ErrorCodes.INPUT_INVALID, `"${address}" is not host:port`, { hint: 'write e.g. 127.0.0.1:8080' });
-  return { host: m[1]!, port: Number(m[2]) };
-}
+export { parseHostPort } from './listen-address.ts';
 
 function createUpstreamSet(config: CutoverConfig, options: { connections?: number; timeout?: number } = {}): UpstreamSet {
   const b = config.backends;
@@ -148,18 +144,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
 
   return {
     server,
-    async listen(address) {
-      const { host, port } = parseHostPort(address);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-      const addr = server.address();
-      return { host, port: typeof addr === 'object' && addr ? addr.port : port };
-    },
+    listen: (address) => listenOn(server, address),
     update(change) {
       if (change.config !== undefined && change.config !== config) {
         const oldConfig = config;

@@ -7,7 +7,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import { CutoverError, ErrorCodes } from '../../core/errors.ts';
-import { parseHostPort } from '../../dataplane/server.ts';
+import { listenOn, parseHostPort } from '../../dataplane/listen-address.ts';
 import { buildOpenApi, createAdminRouter, errorResponse, validateBody, type AdminResponse, type AdminRoute } from './admin-router.ts';
 
 const MAX_BODY = 1024 * 1024;
@@ -132,21 +132,13 @@ export function createAdminServer(options: AdminServerOptions): AdminServer {
   return {
     server,
     async listen(address) {
-      const { host, port } = parseHostPort(address);
+      const { host } = parseHostPort(address);
       if (!isLoopback(host) && options.token === undefined) {
         throw new CutoverError(ErrorCodes.CONFIG_INVALID, `refusing to serve the admin API on ${address} without a token`, {
           hint: 'set admin.token in the config or CUTOVER_TOKEN in the environment, or listen on 127.0.0.1',
         });
       }
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-      const addr = server.address();
-      return { host, port: typeof addr === 'object' && addr ? addr.port : port };
+      return listenOn(server, address);
     },
     close: () =>
       new Promise<void>((resolve) => {

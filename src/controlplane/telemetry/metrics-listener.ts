@@ -4,7 +4,7 @@
  * (which can move all traffic) stays on loopback. It serves nothing else.
  */
 import { createServer, type Server } from 'node:http';
-import { parseHostPort } from '../../dataplane/server.ts';
+import { listenOn } from '../../dataplane/listen-address.ts';
 import type { TelemetryMetrics } from './prometheus-metrics.ts';
 
 export interface MetricsListener {
@@ -42,18 +42,7 @@ export function createMetricsListener(metrics: TelemetryMetrics, onError?: (err:
   });
   return {
     server,
-    async listen(address) {
-      const { host, port } = parseHostPort(address);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-      const addr = server.address();
-      return { host, port: typeof addr === 'object' && addr ? addr.port : port };
-    },
+    listen: (address) => listenOn(server, address),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
