@@ -7,6 +7,8 @@
 # Knobs (environment):
 #   DURATION=10          seconds per measured wrk run
 #   WARMUP=3             seconds of discarded load before each measured run (0 = none)
+#   START_WARMUP=10      seconds of discarded /small load right after a target starts (JIT:
+#                        a fresh cutover needs ~10 s before its rate settles)
 #   CONNECTIONS=50       connections for the throughput runs
 #   LATENCY_CONNECTIONS=1  connections for the latency run
 #   SCENARIOS=all        comma list of target ids (see TARGETS below), e.g. direct,nginx,cutover-legacy
@@ -43,6 +45,7 @@ NODE="$ROOT/node_modules/.bin/node"
 
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-3}
+START_WARMUP=${START_WARMUP:-10}
 CONNECTIONS=${CONNECTIONS:-50}
 LATENCY_CONNECTIONS=${LATENCY_CONNECTIONS:-1}
 SCENARIOS=${SCENARIOS:-all}
@@ -481,6 +484,11 @@ run_target() {
     if [[ -n "$TARGET_PID" ]]; then stop_pid "$TARGET_PID"; fi
     return 0
   fi
+  if ((START_WARMUP > 0)); then
+    place_backends load
+    "${FG[@]}" "${PIN_LOAD[@]}" timeout $((START_WARMUP + 10)) wrk -t1 -c"$CONNECTIONS" -d"${START_WARMUP}s" --timeout "${WRK_TIMEOUT}s" \
+      "$TARGET_URL/small" >/dev/null 2>&1 || true
+  fi
   for load in "${SELECTED_LOADS[@]}"; do
     IFS='|' read -r load_id path conns backend_core <<<"$load"
     url="$TARGET_URL$path"
@@ -542,7 +550,7 @@ cat >"$TMP/meta.json" <<EOF
   "stamp": "$STAMP",
   "command": "bash bench/proxy.sh",
   "gitRev": "$git_rev",
-  "settings": {"quietPct": $QUIET_PCT, "quietWait": $QUIET_WAIT, "duration": $DURATION, "warmup": $WARMUP, "connections": $CONNECTIONS, "latencyConnections": $LATENCY_CONNECTIONS,
+  "settings": {"startWarmup": $START_WARMUP, "quietPct": $QUIET_PCT, "quietWait": $QUIET_WAIT, "duration": $DURATION, "warmup": $WARMUP, "connections": $CONNECTIONS, "latencyConnections": $LATENCY_CONNECTIONS,
                "rounds": $ROUNDS, "aggregate": "$AGGREGATE", "nice": $NICE, "pin": $PIN, "proxyCpu": "$PROXY_CPU", "loadCpu": "$LOAD_CPU", "backendWorkers": $BACKEND_WORKERS, "wrkThreads": 1, "clkTck": $CLK_TCK},
   "machine": {"cpus": $(nproc), "cpuModel": $(json_str "$cpu_model"), "memGiB": $((mem_kb / 1024 / 1024)), "kernel": "$(uname -r)"},
   "versions": {"node": "$("$NODE" -v)", "nginx": "$nginx_v", "haproxy": "$haproxy_v", "wrk": "$wrk_v",

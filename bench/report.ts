@@ -45,7 +45,7 @@ interface Meta {
   stamp: string;
   command: string;
   gitRev: string;
-  settings: { rounds: number; aggregate?: 'quietest' | 'median'; nice: number; duration: number; warmup: number; connections: number; latencyConnections: number; pin: number; proxyCpu: string; loadCpu: string; backendWorkers: number; clkTck: number };
+  settings: { startWarmup?: number; rounds: number; aggregate?: 'quietest' | 'median'; nice: number; duration: number; warmup: number; connections: number; latencyConnections: number; pin: number; proxyCpu: string; loadCpu: string; backendWorkers: number; clkTck: number };
   machine: { cpus: number; cpuModel: string; memGiB: number; kernel: string };
   versions: Record<string, string>;
   loads: Load[];
@@ -221,7 +221,9 @@ out.push(
       .join(', ')}.`,
 );
 out.push(
-  `Settings: wrk -t1, ${s.duration}s per run after ${s.warmup}s warm-up, ${s.rounds} round${s.rounds === 1 ? '' : 's'}` +
+  `Settings: wrk -t1, ${s.duration}s per run after ${s.warmup}s warm-up` +
+    (s.startWarmup ? ` (and ${s.startWarmup}s more when a target starts)` : '') +
+    `, ${s.rounds} round${s.rounds === 1 ? '' : 's'}` +
     (s.rounds > 1
       ? s.aggregate === 'median'
         ? ' (medians over rounds; spread = (max − min) / median of rps)'
