@@ -28,6 +28,8 @@
 #   QUIET_WAIT=30          than QUIET_PCT % of a core, for at most QUIET_WAIT s (0 = don't wait)
 #   BENCH_LOCK=/tmp/cutover-bench.lock  benchmarks on this machine take this flock so they
 #   LOCK_WAIT=1800                       never measure at the same time (LOCK_WAIT s at most)
+#   CUTOVER_REF=         a git revision: adds "<id>@ref" twins of the cutover targets running
+#                        that revision's src/ (e.g. CUTOVER_REF=HEAD~1 to judge the last commit)
 #   SKIP_INSTALL=0       1: do not install missing peers
 #   RESULTS_DIR=bench/results
 #
@@ -62,6 +64,7 @@ START_TIMEOUT=${START_TIMEOUT:-20}
 ROUNDS=${ROUNDS:-1}
 AGGREGATE=${AGGREGATE:-quietest}
 NICE=${NICE:-0}
+CUTOVER_REF=${CUTOVER_REF:-}
 QUIET_PCT=${QUIET_PCT:-30}
 QUIET_WAIT=${QUIET_WAIT:-30}
 BENCH_LOCK=${BENCH_LOCK:-/tmp/cutover-bench.lock}
@@ -316,6 +319,24 @@ place_backends() {
   BACKENDS_ON=$1
 }
 
+# CUTOVER_REF=<git rev>: every cutover target gets a twin "<id>@ref" that runs
+# the data plane as of that revision (git archive of src/ into the temp dir), so
+# a change can be judged against its parent in the same run.
+REF_DIR=""
+if [[ -n "$CUTOVER_REF" ]]; then
+  REF_DIR="$TMP/ref"
+  mkdir -p "$REF_DIR"
+  git archive "$CUTOVER_REF" src package.json | tar -x -C "$REF_DIR" || die "cannot export $CUTOVER_REF"
+  ln -s "$ROOT/node_modules" "$REF_DIR/node_modules"
+  ref_short=$(git rev-parse --short "$CUTOVER_REF")
+  twins=()
+  for row in "${TARGETS[@]}"; do
+    IFS='|' read -r id label kind arg cand <<<"$row"
+    [[ "$kind" == cutover ]] && twins+=("$id@ref|$label @ $ref_short|$kind|$arg|$cand")
+  done
+  TARGETS+=("${twins[@]}")
+fi
+
 # Which candidate backends do the selected targets need?
 declare -gA NEED_CANDIDATE=()
 SELECTED_TARGETS=()
@@ -411,10 +432,11 @@ EOF
       start_bg "$id" "${PIN_PROXY[@]}" "$NODE" --no-deprecation "bench/peers/$kind.ts" \
         --listen "127.0.0.1:$PORT_PROXY" --upstream "$LEGACY_URL" ;;
     cutover)
-      local data_dir="$TMP/cutover-data-$id"
+      local data_dir="$TMP/cutover-data-$id" main_ts="$ROOT/src/cli/main.ts"
+      [[ "$id" == *@ref ]] && main_ts="$REF_DIR/src/cli/main.ts"
       mkdir -p "$data_dir"
       if [[ "$arg" == flags ]]; then
-        start_bg "$id" "${PIN_PROXY[@]}" "$NODE" src/cli/main.ts run \
+        start_bg "$id" "${PIN_PROXY[@]}" "$NODE" "$main_ts" run \
           --legacy "$LEGACY_URL" --candidate "$cand_url" \
           --listen "127.0.0.1:$PORT_PROXY" --admin "127.0.0.1:$PORT_ADMIN" --data-dir "$data_dir"
       else
@@ -427,7 +449,7 @@ EOF
         text=${text//'${LEGACY_URL}'/"$LEGACY_URL"}
         text=${text//'${CANDIDATE_URL}'/"$cand_url"}
         printf '%s\n' "$text" >"$cfg"
-        start_bg "$id" "${PIN_PROXY[@]}" "$NODE" src/cli/main.ts run -c "$cfg"
+        start_bg "$id" "${PIN_PROXY[@]}" "$NODE" "$main_ts" run -c "$cfg"
       fi ;;
     *) echo "unknown target kind $kind" >"$TARGET_LOG"; return 1 ;;
   esac
@@ -550,7 +572,7 @@ cat >"$TMP/meta.json" <<EOF
   "stamp": "$STAMP",
   "command": "bash bench/proxy.sh",
   "gitRev": "$git_rev",
-  "settings": {"startWarmup": $START_WARMUP, "quietPct": $QUIET_PCT, "quietWait": $QUIET_WAIT, "duration": $DURATION, "warmup": $WARMUP, "connections": $CONNECTIONS, "latencyConnections": $LATENCY_CONNECTIONS,
+  "settings": {"cutoverRef": "$CUTOVER_REF", "startWarmup": $START_WARMUP, "quietPct": $QUIET_PCT, "quietWait": $QUIET_WAIT, "duration": $DURATION, "warmup": $WARMUP, "connections": $CONNECTIONS, "latencyConnections": $LATENCY_CONNECTIONS,
                "rounds": $ROUNDS, "aggregate": "$AGGREGATE", "nice": $NICE, "pin": $PIN, "proxyCpu": "$PROXY_CPU", "loadCpu": "$LOAD_CPU", "backendWorkers": $BACKEND_WORKERS, "wrkThreads": 1, "clkTck": $CLK_TCK},
   "machine": {"cpus": $(nproc), "cpuModel": $(json_str "$cpu_model"), "memGiB": $((mem_kb / 1024 / 1024)), "kernel": "$(uname -r)"},
   "versions": {"node": "$("$NODE" -v)", "nginx": "$nginx_v", "haproxy": "$haproxy_v", "wrk": "$wrk_v",

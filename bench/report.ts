@@ -57,6 +57,8 @@ interface Measurement {
   p50: number;
   p99: number;
   errors: number;
+  /** Proxy CPU time per request (µs): its cost, whether or not it was the bottleneck. */
+  proxyUsPerRequest: number | null;
   /** CPU use during the measured run, in % of one core. */
   proxyCpuPct: number | null;
   backendCpuPct: number | null;
@@ -119,8 +121,10 @@ function sample(r: Row & { wrk: WrkResult }): Measurement {
   const wrk = r.wrkCpuMs === undefined || wallS <= 0 ? null : (r.wrkCpuMs / 1000 / wallS) * 100;
   const machine = pct(r.machineBusyTicks);
   const other = machine === null || backend === null || wrk === null ? null : machine - (proxy ?? 0) - backend - wrk;
+  const proxyUs = r.proxyCpuTicks === null || r.proxyCpuTicks === undefined || r.wrk.requests === 0 ? null : ((r.proxyCpuTicks / meta.settings.clkTck) * 1e6) / r.wrk.requests;
   return {
     rps: r.wrk.rps,
+    proxyUsPerRequest: proxyUs,
     p50: r.wrk.latency_us.p50,
     p99: r.wrk.latency_us.p99,
     errors: e.connect + e.read + e.write + e.status + e.timeout,
@@ -158,6 +162,7 @@ function measurement(target: string, load: string): Measurement | undefined {
   }
   return {
     rps: mid,
+    proxyUsPerRequest: medianOrNull(samples.map((m) => m.proxyUsPerRequest)),
     p50: median(samples.map((m) => m.p50)),
     p99: median(samples.map((m) => m.p99)),
     errors: samples.reduce((a, m) => a + m.errors, 0),
@@ -235,7 +240,10 @@ out.push(
     (s.pin === 1 ? `proxy pinned to CPU ${s.proxyCpu}, wrk to CPU ${s.loadCpu}, backend as each table says` : 'no CPU pinning') +
     `; backend workers: ${s.backendWorkers}.`,
 );
-out.push('CPU columns are % of one core during the measured run; "other" is the rest of the machine (noise: it should be near 0).');
+out.push(
+  'CPU columns are % of one core during the measured run; "other" is the rest of the machine (noise: it should be near 0). ' +
+    '"proxy CPU µs/req" is what one request costs the proxy, a fair comparison even where the proxy is not the bottleneck.',
+);
 out.push('');
 
 for (const load of meta.loads) {
@@ -243,7 +251,7 @@ for (const load of meta.loads) {
     s.pin !== 1 ? '' : load.backendCore === 'proxy' ? `; backend on CPU ${s.proxyCpu} with the proxy, wrk alone on CPU ${s.loadCpu}` : `; proxy alone on CPU ${s.proxyCpu}, backend + wrk on CPU ${s.loadCpu}`;
   out.push(`#### ${load.path} (${load.path === '/large' ? '16 KiB' : '~200 B'}), ${load.connections} connection${load.connections === 1 ? '' : 's'}${layout}`);
   out.push('');
-  const header = ['target', 'rps', ...(s.rounds > 1 ? ['rps spread'] : []), 'p50', 'p99', ...RATIO_BASES.map((b) => b.header), 'p99 − direct', 'CPU % proxy / backend / wrk / other', 'errors'];
+  const header = ['target', 'rps', ...(s.rounds > 1 ? ['rps spread'] : []), 'p50', 'p99', ...RATIO_BASES.map((b) => b.header), 'p99 − direct', 'proxy CPU µs/req', 'CPU % proxy / backend / wrk / other', 'errors'];
   out.push(`| ${header.join(' | ')} |`);
   out.push(`|${header.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`);
   const direct = measurement('direct', load.id);
@@ -260,7 +268,7 @@ for (const load of meta.loads) {
     });
     const delta = direct === undefined || t.id === 'direct' ? '–' : fmtDelta(m.p99 - direct.p99);
     out.push(
-      `| ${t.label} | ${fmtInt(m.rps)} | ${s.rounds > 1 ? `${Math.round(m.rpsSpread * 100)}% | ` : ''}${fmtUs(m.p50)} | ${fmtUs(m.p99)} | ${ratios.join(' | ')} | ${delta} | ${fmtCpu(m)} | ${m.errors === 0 ? '0' : fmtInt(m.errors)} |`,
+      `| ${t.label} | ${fmtInt(m.rps)} | ${s.rounds > 1 ? `${Math.round(m.rpsSpread * 100)}% | ` : ''}${fmtUs(m.p50)} | ${fmtUs(m.p99)} | ${ratios.join(' | ')} | ${delta} | ${m.proxyUsPerRequest === null ? '–' : m.proxyUsPerRequest.toFixed(1)} | ${fmtCpu(m)} | ${m.errors === 0 ? '0' : fmtInt(m.errors)} |`,
     );
   }
   out.push('');
