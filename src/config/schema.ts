@@ -84,6 +84,14 @@ export const shadowSchema = z
     captureLimit: shadowFields.captureLimit.default(1024 * 1024),
     mirrorUnsafe: shadowFields.mirrorUnsafe.default(false),
     noiseSample: shadowFields.noiseSample.default(0.01),
+    breaker: z
+      .object({
+        failures: z.number().int().nonnegative().default(10).meta({ description: 'Mirrors to one backend that fail in a row (timeout, refused, reset) before mirroring to it pauses; 0 = never pause.' }),
+        cooldown: durationSchema.default(5_000).meta({ description: 'How long mirroring pauses; then one trial mirror decides, and each failed trial doubles the pause (at most 60s).' }),
+      })
+      .strict()
+      .default({ failures: 10, cooldown: 5_000 })
+      .meta({ description: 'Circuit breaker for mirrored traffic, per backend: a hung or refusing candidate costs the proxy nothing while it is down.' }),
   })
   .strict();
 

@@ -39,7 +39,7 @@ type FromWorker =
   | { type: 'events'; batch: Array<[EventKind, unknown]>; load: WorkerLoad }
   | { type: 'closed'; drained: boolean };
 
-type EventKind = 'exchange' | 'comparisonPair' | 'comparisonSkipped' | 'request' | 'recorded';
+type EventKind = 'exchange' | 'comparisonPair' | 'comparisonSkipped' | 'request' | 'recorded' | 'mirrorBreaker';
 interface WorkerLoad {
   connections: number;
   shadowActive: number;
@@ -219,7 +219,7 @@ export function runClusterWorker(): void {
     sendToPrimary({ type: 'events', batch: batch.splice(0), load });
   };
   setInterval(flush, FLUSH_INTERVAL_MS).unref();
-  for (const kind of ['exchange', 'comparisonPair', 'comparisonSkipped', 'request', 'recorded'] as const) {
+  for (const kind of ['exchange', 'comparisonPair', 'comparisonSkipped', 'request', 'recorded', 'mirrorBreaker'] as const) {
     channels[kind].subscribe((event) => {
       batch.push([kind, event]);
     });

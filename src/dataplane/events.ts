@@ -67,7 +67,7 @@ export interface ComparisonPairEvent {
   noise?: CapturedResponse;
 }
 
-export type SkipReason = 'sampled_out' | 'unsafe_method' | 'queue_full' | 'body_too_large' | 'timeout' | 'candidate_error';
+export type SkipReason = 'sampled_out' | 'unsafe_method' | 'queue_full' | 'body_too_large' | 'timeout' | 'candidate_error' | 'circuit_open';
 
 /** A request that was eligible for comparison but was not compared. */
 export interface ComparisonSkippedEvent {
@@ -77,6 +77,14 @@ export interface ComparisonSkippedEvent {
   method: string;
   reason: SkipReason;
   time: number;
+}
+
+/** The mirror circuit breaker of one backend changed state. */
+export interface MirrorBreakerEvent {
+  backend: BackendName;
+  state: 'closed' | 'open' | 'half_open';
+  failures: number;
+  cooldownMs: number;
 }
 
 /** A request that was fully served; for the access log. */
@@ -117,4 +125,5 @@ export const channels = {
   comparisonSkipped: diagnosticsChannel.channel('cutover:comparison-skipped'),
   request: diagnosticsChannel.channel('cutover:request'),
   recorded: diagnosticsChannel.channel('cutover:recorded'),
+  mirrorBreaker: diagnosticsChannel.channel('cutover:mirror-breaker'),
 } as const;

@@ -13,7 +13,8 @@ import { compileMatcher, type RouteMatcher } from './route-matcher.ts';
 import { createRecordingServe, type RecordSettings } from './recording-tap.ts';
 import { createMirroredServe, type ShadowLimiter } from './shadow-dispatcher.ts';
 import { percentToThreshold, stickyBucket } from './sticky-hash.ts';
-import type { UpstreamSet } from './upstream-pool.ts';
+import type { MirrorBreaker } from './mirror-breaker.ts';
+import type { Upstream, UpstreamSet } from './upstream-pool.ts';
 
 export interface RouteState {
   mode: Mode;
@@ -35,6 +36,7 @@ export interface RoutingDeps {
   /** Pools for mirrored traffic; asked for only when some route mirrors. */
   shadow: () => UpstreamSet;
   limiter: () => ShadowLimiter;
+  breakerFor: (upstream: Upstream) => MirrorBreaker;
   /** Endpoint template for a path under a catch-all route; bounded cardinality. */
   endpointOf: (routeId: string, template: string, pathname: string) => string;
 }
@@ -186,7 +188,7 @@ export function compileRoutingSnapshot(inputs: RoutingInputs, deps: RoutingDeps,
     let serve: CompiledRoute['serve'];
     let pickForUpgrade: CompiledRoute['pickForUpgrade'];
     const mirrored = () =>
-      createMirroredServe(shadowSettings, { primary: deps.primary, shadow: deps.shadow(), limiter: deps.limiter(), fallbackPolicy: policy });
+      createMirroredServe(shadowSettings, { primary: deps.primary, shadow: deps.shadow(), limiter: deps.limiter(), breakerFor: deps.breakerFor, fallbackPolicy: policy });
     switch (mode) {
       case 'legacy':
       case 'candidate': {

@@ -7,13 +7,15 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { CutoverConfig } from '../config/schema.ts';
+import { channels, type MirrorBreakerEvent } from './events.ts';
 import { listenOn } from './listen-address.ts';
+import { createMirrorBreaker, type MirrorBreaker } from './mirror-breaker.ts';
 import { pathnameOf } from './request-context.ts';
 import type { RecordSettings } from './recording-tap.ts';
 import { compileRoutingSnapshot, type RouteState, type RoutingDeps, type RoutingSnapshot } from './routing-snapshot.ts';
 import { createShadowLimiter, type ShadowLimiter } from './shadow-dispatcher.ts';
 import { proxyUpgrade } from './upgrade-proxy.ts';
-import { closeUpstreams, createUpstream, type UpstreamSet } from './upstream-pool.ts';
+import { closeUpstreams, createUpstream, type Upstream, type UpstreamSet } from './upstream-pool.ts';
 
 export interface DataPlaneOptions {
   config: CutoverConfig;
@@ -81,6 +83,8 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
   let primary = createUpstreamSet(config);
   let shadow: UpstreamSet | undefined;
   let limiter: ShadowLimiter | undefined;
+  // Keyed by the shadow pool itself: new pools (a backend change) start with closed breakers.
+  let breakers = new WeakMap<Upstream, MirrorBreaker>();
   const retired: UpstreamSet[] = [];
   let version = 0;
   let inFlight = 0;
@@ -97,6 +101,21 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     limiter: () => {
       limiter ??= createShadowLimiter({ maxConcurrency: config.defaults.shadow.maxConcurrency, maxQueue: config.defaults.shadow.maxQueue });
       return limiter;
+    },
+    breakerFor: (upstream) => {
+      let breaker = breakers.get(upstream);
+      if (breaker === undefined) {
+        const { failures, cooldown } = config.defaults.shadow.breaker;
+        breaker = createMirrorBreaker({
+          failures,
+          cooldownMs: cooldown,
+          onChange: (change) => {
+            if (channels.mirrorBreaker.hasSubscribers) channels.mirrorBreaker.publish({ backend: upstream.name, ...change } satisfies MirrorBreakerEvent);
+          },
+        });
+        breakers.set(upstream, breaker);
+      }
+      return breaker;
     },
     endpointOf: options.endpointOf ?? ((_id, template) => template),
   };
@@ -155,6 +174,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
           if (shadow) retired.push(shadow);
           shadow = undefined;
           limiter = undefined;
+          breakers = new WeakMap();
           // Old pools finish their in-flight requests, then close.
           const toClose = retired.splice(0);
           setTimeout(() => void closeUpstreams(toClose), 30_000).unref();

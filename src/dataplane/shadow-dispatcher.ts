@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { BackendName } from '../config/schema.ts';
 import { channels, type CapturedResponse, type ComparisonPairEvent, type SkipReason } from './events.ts';
+import type { MirrorBreaker } from './mirror-breaker.ts';
 import { BodyCapture, ClientExchange, MirrorExchange, type FallbackPolicy } from './proxy-exchange.ts';
 import { SAFE_METHODS, type RequestContext } from './request-context.ts';
 import type { Upstream, UpstreamSet } from './upstream-pool.ts';
@@ -77,6 +78,8 @@ export interface MirroredServeDeps {
   primary: UpstreamSet;
   shadow: UpstreamSet;
   limiter: ShadowLimiter;
+  /** The circuit breaker of one shadow upstream; it outlives routing changes. */
+  breakerFor: (upstream: Upstream) => MirrorBreaker;
   fallbackPolicy: FallbackPolicy | undefined;
 }
 
@@ -162,12 +165,22 @@ async function* teeRequestBody(req: IncomingMessage, capture: BodyCapture, onEnd
  * (plus a replica, or legacy a second time for noise learning).
  */
 export function createMirroredServe(settings: MirroredServeSettings, deps: MirroredServeDeps) {
-  const { primary, shadow, limiter, fallbackPolicy } = deps;
+  const { primary, shadow, limiter, fallbackPolicy, breakerFor } = deps;
 
   function startMirror(join: ComparisonJoin, upstream: Upstream, slot: 'mirrored' | 'noise', body: Buffer | null): void {
     const ctx = join.ctx;
+    const breaker = breakerFor(upstream);
+    // Asked when the mirror would start, not when it was queued: queued mirrors to a backend that just went down are refused at no cost.
     const accepted = limiter.submit(() => {
+      const admission = breaker.admit(performance.now());
+      if (admission === 'refused') {
+        limiter.release();
+        if (slot === 'mirrored') join.skip('circuit_open');
+        join.arrive(slot, undefined);
+        return;
+      }
       new MirrorExchange(ctx, upstream, settings.captureLimit, (captured) => {
+        breaker.record(admission, captured.failure === undefined, performance.now());
         limiter.release();
         join.arrive(slot, captured);
       }).start(body);

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { NoiseModelSnapshot } from '../../compare/index.ts';
 import type { CutoverConfig } from '../../config/schema.ts';
-import { channels, type ComparisonPairEvent, type ComparisonSkippedEvent } from '../../dataplane/events.ts';
+import { channels, type ComparisonPairEvent, type ComparisonSkippedEvent, type MirrorBreakerEvent } from '../../dataplane/events.ts';
 import type { Feature, FeatureContext, FeatureFactory } from '../feature.ts';
 import type { TelemetryApi } from '../telemetry/telemetry-api.ts';
 import type { ComparerScheduling, ComparerSettings, LearnedNoiseReport, NoiseDecision, RouteCompareSettings } from './comparer-protocol.ts';
@@ -171,8 +171,17 @@ export function comparisonFeature(overrides: ComparisonOptions = {}): FeatureFac
       const e = message as ComparisonSkippedEvent;
       writer.countSkip(e.route, e.endpoint, e.method, e.reason, e.time);
     };
+    const onBreaker = (message: unknown): void => {
+      const e = message as MirrorBreakerEvent;
+      if (e.state === 'open') {
+        logger.warn({ backend: e.backend, failures: e.failures, cooldownMs: e.cooldownMs }, `mirrors to ${e.backend} paused: ${e.failures} failed in a row; skipped as circuit_open until a trial mirror succeeds`);
+      } else if (e.state === 'closed') {
+        logger.info({ backend: e.backend }, `mirrors to ${e.backend} resumed: a trial mirror succeeded`);
+      }
+    };
     channels.comparisonPair.subscribe(onPair);
     channels.comparisonSkipped.subscribe(onSkip);
+    channels.mirrorBreaker.subscribe(onBreaker);
 
     const flush = async (): Promise<void> => {
       await pool.flush(false);
@@ -196,6 +205,7 @@ export function comparisonFeature(overrides: ComparisonOptions = {}): FeatureFac
       async close() {
         channels.comparisonPair.unsubscribe(onPair);
         channels.comparisonSkipped.unsubscribe(onSkip);
+        channels.mirrorBreaker.unsubscribe(onBreaker);
         await pool.flush(false);
         await pool.close();
         await writer.close();

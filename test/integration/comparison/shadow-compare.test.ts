@@ -508,4 +508,35 @@ describe('shadow comparison', { timeout: 120_000 }, () => {
       await legacy.close();
     }
   });
+
+  it('pauses mirrors to a candidate that keeps timing out (circuit_open), and resumes once a trial mirror succeeds', async () => {
+    const legacy = await startBackend('legacy');
+    const behaviour = { hang: true };
+    const candidate = await startBackend('candidate', behaviour);
+    const h = await startProxy(freshDir(), { legacy, candidate }, {
+      defaults: { shadow: { noiseSample: 0, timeout: 150, breaker: { failures: 3, cooldown: 400 } } },
+    });
+    try {
+      for (let i = 0; i < 3; i++) assert.equal((await get(h, '/same')).status, 200);
+      await settle(h, 3);
+      assert.equal(totalsOf(h, '/same').skipped.timeout, 3, 'three mirrors timed out');
+      const reached = candidate.hits.length;
+      for (let i = 0; i < 5; i++) assert.equal((await get(h, '/same')).status, 200);
+      await settle(h, 8);
+      assert.equal(totalsOf(h, '/same').skipped.circuit_open, 5, 'mirrors skipped while the breaker is open');
+      assert.equal(candidate.hits.length, reached, 'no mirror reached the candidate while the breaker was open');
+
+      behaviour.hang = false;
+      await new Promise((r) => setTimeout(r, 450));
+      for (let i = 0; i < 4; i++) assert.equal((await get(h, '/same')).status, 200);
+      await settle(h, 12);
+      const same = totalsOf(h, '/same');
+      assert.equal(same.compared, 4, `the trial and the mirrors after it were compared: ${JSON.stringify(same)}`);
+      assert.equal(same.skipped.circuit_open, 5);
+    } finally {
+      await candidate.close();
+      await h.runtime.close();
+      await legacy.close();
+    }
+  });
 });
