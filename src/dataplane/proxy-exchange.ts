@@ -52,16 +52,19 @@ export type CaptureListener = (captured: CapturedResponse) => void;
 /** Decides, after a failure before any response byte, whether to retry elsewhere. Returns true when it took over. */
 export type FallbackPolicy = (exchange: ClientExchange, cause: FailureCause) => boolean;
 
-function dispatchTo(upstream: Upstream, ctx: RequestContext, body: Body, handler: Dispatcher.DispatchHandler): void {
-  upstream.pool.dispatch(
-    {
-      path: upstream.pathPrefix === '' ? ctx.url : upstream.pathPrefix + ctx.url,
-      method: ctx.method as Dispatcher.HttpMethod,
-      headers: headersFor(ctx, upstream),
-      body,
-    },
-    handler,
-  );
+/** `timeout`: header and idle timeouts of this request's own (a route's mirror timeout), when they differ from the pool's. */
+function dispatchTo(upstream: Upstream, ctx: RequestContext, body: Body, handler: Dispatcher.DispatchHandler, timeout?: number): void {
+  const options: Dispatcher.DispatchOptions = {
+    path: upstream.pathPrefix === '' ? ctx.url : upstream.pathPrefix + ctx.url,
+    method: ctx.method as Dispatcher.HttpMethod,
+    headers: headersFor(ctx, upstream),
+    body,
+  };
+  if (timeout !== undefined && timeout !== upstream.headersTimeout) {
+    options.headersTimeout = timeout;
+    options.bodyTimeout = timeout;
+  }
+  upstream.pool.dispatch(options, handler);
 }
 
 function publishExchange(
@@ -250,6 +253,7 @@ export class MirrorExchange implements Dispatcher.DispatchHandler {
   readonly ctx: RequestContext;
   readonly upstream: Upstream;
   readonly capture: BodyCapture;
+  readonly timeout: number;
   readonly onCaptured: CaptureListener;
   t0 = 0;
   ttfb = 0;
@@ -257,16 +261,17 @@ export class MirrorExchange implements Dispatcher.DispatchHandler {
   status = 0;
   headers: ResponseHeaders = {};
 
-  constructor(ctx: RequestContext, upstream: Upstream, captureLimit: number, onCaptured: CaptureListener) {
+  constructor(ctx: RequestContext, upstream: Upstream, captureLimit: number, timeout: number, onCaptured: CaptureListener) {
     this.ctx = ctx;
     this.upstream = upstream;
     this.capture = new BodyCapture(captureLimit);
+    this.timeout = timeout;
     this.onCaptured = onCaptured;
   }
 
   start(body: Buffer | null): void {
     this.t0 = performance.now();
-    dispatchTo(this.upstream, this.ctx, body, this);
+    dispatchTo(this.upstream, this.ctx, body, this, this.timeout);
   }
 
   onRequestStart(): void {}

@@ -11,7 +11,7 @@ import { ClientExchange, type FallbackPolicy } from './proxy-exchange.ts';
 import { createRequestContext, isIdempotent, type RequestContext } from './request-context.ts';
 import { compileMatcher, type RouteMatcher } from './route-matcher.ts';
 import { createRecordingServe, type RecordSettings } from './recording-tap.ts';
-import { createMirroredServe, type ShadowLimiter } from './shadow-dispatcher.ts';
+import { createMirroredServe, type ShadowLimiter, type ShadowLimits } from './shadow-dispatcher.ts';
 import { percentToThreshold, stickyBucket } from './sticky-hash.ts';
 import type { MirrorBreaker } from './mirror-breaker.ts';
 import type { Upstream, UpstreamSet } from './upstream-pool.ts';
@@ -35,7 +35,8 @@ export interface RoutingDeps {
   primary: UpstreamSet;
   /** Pools for mirrored traffic; asked for only when some route mirrors. */
   shadow: () => UpstreamSet;
-  limiter: () => ShadowLimiter;
+  /** The mirror limiter of a route: its own when the route sets its own limits, else the shared one. It outlives routing changes. */
+  limiterFor: (routeId: string, own: ShadowLimits | undefined) => ShadowLimiter;
   breakerFor: (upstream: Upstream) => MirrorBreaker;
   /** Endpoint template for a path under a catch-all route; bounded cardinality. */
   endpointOf: (routeId: string, template: string, pathname: string) => string;
@@ -165,6 +166,10 @@ export function compileRoutingSnapshot(inputs: RoutingInputs, deps: RoutingDeps,
     const stickiness = route?.stickiness ?? defaults.stickiness;
     const fallback = route?.fallback ?? defaults.fallback;
     const shadowSettings = { ...defaults.shadow, ...route?.shadow };
+    const ownLimits =
+      route?.shadow?.maxConcurrency !== undefined || route?.shadow?.maxQueue !== undefined
+        ? { maxConcurrency: shadowSettings.maxConcurrency, maxQueue: shadowSettings.maxQueue }
+        : undefined;
     const compare = route?.compare ?? false;
     const template = matcher.template;
     const endpointOf = matcher.catchAll
@@ -188,7 +193,7 @@ export function compileRoutingSnapshot(inputs: RoutingInputs, deps: RoutingDeps,
     let serve: CompiledRoute['serve'];
     let pickForUpgrade: CompiledRoute['pickForUpgrade'];
     const mirrored = () =>
-      createMirroredServe(shadowSettings, { primary: deps.primary, shadow: deps.shadow(), limiter: deps.limiter(), breakerFor: deps.breakerFor, fallbackPolicy: policy });
+      createMirroredServe(shadowSettings, { primary: deps.primary, shadow: deps.shadow(), limiter: deps.limiterFor(id, ownLimits), breakerFor: deps.breakerFor, fallbackPolicy: policy });
     switch (mode) {
       case 'legacy':
       case 'candidate': {

@@ -83,6 +83,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
   let primary = createUpstreamSet(config);
   let shadow: UpstreamSet | undefined;
   let limiter: ShadowLimiter | undefined;
+  const routeLimiters = new Map<string, { key: string; limiter: ShadowLimiter }>();
   // Keyed by the shadow pool itself: new pools (a backend change) start with closed breakers.
   let breakers = new WeakMap<Upstream, MirrorBreaker>();
   const retired: UpstreamSet[] = [];
@@ -98,9 +99,19 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
       shadow ??= createUpstreamSet(config, { connections: config.defaults.shadow.maxConcurrency, timeout: config.defaults.shadow.timeout });
       return shadow;
     },
-    limiter: () => {
-      limiter ??= createShadowLimiter({ maxConcurrency: config.defaults.shadow.maxConcurrency, maxQueue: config.defaults.shadow.maxQueue });
-      return limiter;
+    limiterFor: (routeId, own) => {
+      if (own === undefined) {
+        limiter ??= createShadowLimiter({ maxConcurrency: config.defaults.shadow.maxConcurrency, maxQueue: config.defaults.shadow.maxQueue });
+        return limiter;
+      }
+      const key = `${own.maxConcurrency}/${own.maxQueue}`;
+      let entry = routeLimiters.get(routeId);
+      // A changed limit starts a new limiter; mirrors running under the old one release into it and finish.
+      if (entry === undefined || entry.key !== key) {
+        entry = { key, limiter: createShadowLimiter(own) };
+        routeLimiters.set(routeId, entry);
+      }
+      return entry.limiter;
     },
     breakerFor: (upstream) => {
       let breaker = breakers.get(upstream);
@@ -187,7 +198,15 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
       return current;
     },
     snapshot: () => current,
-    shadowLoad: () => ({ active: limiter?.active ?? 0, queued: limiter?.queued ?? 0 }),
+    shadowLoad: () => {
+      let active = limiter?.active ?? 0;
+      let queued = limiter?.queued ?? 0;
+      for (const { limiter: l } of routeLimiters.values()) {
+        active += l.active;
+        queued += l.queued;
+      }
+      return { active, queued };
+    },
     connections: () => sockets.size,
     async close(timeoutMs) {
       await new Promise<void>((resolve) => {

@@ -14,6 +14,11 @@ import type { Upstream, UpstreamSet } from './upstream-pool.ts';
 
 export type ExtendedSkipReason = SkipReason | 'primary_error';
 
+export interface ShadowLimits {
+  maxConcurrency: number;
+  maxQueue: number;
+}
+
 export interface ShadowLimiter {
   /** Runs the task now, queues it, or returns false when the queue is full. */
   submit(task: () => void): boolean;
@@ -28,7 +33,7 @@ export interface ShadowLimiter {
  * const limiter = createShadowLimiter({ maxConcurrency: 64, maxQueue: 256 });
  * if (!limiter.submit(() => mirror.start(null))) countSkip('queue_full');
  */
-export function createShadowLimiter(options: { maxConcurrency: number; maxQueue: number }): ShadowLimiter {
+export function createShadowLimiter(options: ShadowLimits): ShadowLimiter {
   let active = 0;
   const queue: Array<() => void> = [];
   return {
@@ -69,6 +74,8 @@ export function publishSkip(ctx: RequestContext, reason: ExtendedSkipReason): vo
 
 export interface MirroredServeSettings {
   sample: number;
+  /** The route's mirror timeout (header and idle), which may differ from the shadow pools' default. */
+  timeout: number;
   captureLimit: number;
   mirrorUnsafe: boolean;
   noiseSample: number;
@@ -179,7 +186,7 @@ export function createMirroredServe(settings: MirroredServeSettings, deps: Mirro
         join.arrive(slot, undefined);
         return;
       }
-      new MirrorExchange(ctx, upstream, settings.captureLimit, (captured) => {
+      new MirrorExchange(ctx, upstream, settings.captureLimit, settings.timeout, (captured) => {
         breaker.record(admission, captured.failure === undefined, performance.now());
         limiter.release();
         join.arrive(slot, captured);

@@ -509,6 +509,29 @@ describe('shadow comparison', { timeout: 120_000 }, () => {
     }
   });
 
+  it("honours a route's own mirror limits and timeout over the defaults", async () => {
+    const legacy = await startBackend('legacy');
+    const candidate = await startBackend('candidate', { hang: true });
+    const h = await startProxy(freshDir(), { legacy, candidate }, {
+      defaults: { shadow: { noiseSample: 0, timeout: 60_000 } },
+      routes: [{ id: 'api', match: { path: '/', pathType: 'prefix' }, mode: 'shadow', shadow: { maxConcurrency: 1, maxQueue: 1, timeout: 200 } }],
+    });
+    try {
+      const results = await Promise.all(Array.from({ length: 10 }, () => get(h, '/same')));
+      assert.ok(results.every((r) => r.status === 200));
+      const started = Date.now();
+      await settle(h, 10, 5_000);
+      const same = totalsOf(h, '/same');
+      assert.equal(same.skipped.queue_full, 8, `the route's limits (1 running, 1 queued) apply, not the defaults: ${JSON.stringify(same)}`);
+      assert.equal(same.skipped.timeout, 2, "both mirrors that ran timed out after the route's 200 ms, not the default 60 s");
+      assert.ok(Date.now() - started < 3_000);
+    } finally {
+      await candidate.close();
+      await h.runtime.close();
+      await legacy.close();
+    }
+  });
+
   it('pauses mirrors to a candidate that keeps timing out (circuit_open), and resumes once a trial mirror succeeds', async () => {
     const legacy = await startBackend('legacy');
     const behaviour = { hang: true };
