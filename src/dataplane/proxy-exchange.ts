@@ -100,6 +100,17 @@ function publishExchange(
   channels.exchange.publish(event);
 }
 
+const kExchange = Symbol('cutover.exchange');
+type ExchangeResponse = ServerResponse & { [kExchange]?: ClientExchange };
+
+function abortOnClientClose(this: ExchangeResponse): void {
+  const exchange = this[kExchange];
+  const controller = exchange?.controller;
+  if (exchange !== undefined && !exchange.done && controller != null && !controller.aborted) {
+    controller.abort(Object.assign(new Error('client aborted the request'), { code: 'CUTOVER_CLIENT_ABORTED' }));
+  }
+}
+
 /** Streams one upstream's response to the client. */
 export class ClientExchange implements Dispatcher.DispatchHandler {
   readonly ctx: RequestContext;
@@ -139,19 +150,17 @@ export class ClientExchange implements Dispatcher.DispatchHandler {
 
   onRequestStart(controller: Controller): void {
     this.controller = controller;
-    if (this.res.destroyed) controller.abort(new Error('client aborted'));
-    else this.res.once('close', this.onClientClose);
+    const res = this.res as ExchangeResponse;
+    if (res.destroyed) {
+      controller.abort(new Error('client aborted'));
+      return;
+    }
+    // One shared listener per response, never removed (a response closes once); a fallback exchange takes the slot over.
+    if (res[kExchange] === undefined) res.on('close', abortOnClientClose);
+    res[kExchange] = this;
   }
 
-  private onClientClose = (): void => {
-    if (!this.done && this.controller !== null && !this.controller.aborted) {
-      this.controller.abort(Object.assign(new Error('client aborted the request'), { code: 'CUTOVER_CLIENT_ABORTED' }));
-    }
-  };
-
-  private onDrain = (): void => {
-    this.controller?.resume();
-  };
+  private onDrain: (() => void) | undefined;
 
   onResponseStart(_controller: Controller, statusCode: number, headers: ResponseHeaders, statusMessage?: string): void {
     if (statusCode < 200) return;
@@ -177,6 +186,7 @@ export class ClientExchange implements Dispatcher.DispatchHandler {
     if (this.capture !== undefined) this.capture.push(chunk);
     if (!this.res.write(chunk)) {
       controller.pause();
+      this.onDrain ??= () => this.controller?.resume();
       this.res.once('drain', this.onDrain);
     }
   }
@@ -210,7 +220,6 @@ export class ClientExchange implements Dispatcher.DispatchHandler {
 
   /** `handedOver`: a fallback exchange now owns the client response and will report it. */
   private finish(failure: FailureCause | undefined, clientAborted = false, handedOver = false): void {
-    this.res.removeListener('close', this.onClientClose);
     const ctx = this.ctx;
     if (channels.exchange.hasSubscribers) {
       publishExchange(ctx, this.upstream.name, 'primary', this.status, failure, this.t0, this.ttfb, this.bytes, this.fallback, clientAborted);

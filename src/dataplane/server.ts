@@ -139,7 +139,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     inFlight++;
-    res.once('close', onRequestDone);
+    res.on('close', onRequestDone);
     const pathname = pathnameOf(req.url ?? '/');
     current.match(req.method ?? 'GET', pathname, req.headers).serve(req, res, pathname);
   };
