@@ -79,6 +79,8 @@ LOCK_WAIT=${LOCK_WAIT:-1800}
 #                   bench/configs/<file>.yaml with ${LISTEN} ${ADMIN} ${DATA_DIR}
 #                   ${LEGACY_URL} ${CANDIDATE_URL} filled in, run with -c
 #   kind nginx | haproxy | node-http-proxy | fastify-http-proxy : the peers
+#   kind undici-floor : bench/peers/undici-floor.ts, the least a proxy on cutover's stack
+#                       (node:http + undici dispatch) can do; what cutover costs above it is its own
 #   candidate backend: normal | slow (SLOW_DELAY_MS) | hang (never answers)
 TARGETS=(
   "direct|direct (no proxy)|direct||normal"
@@ -89,6 +91,7 @@ TARGETS=(
   "haproxy|haproxy (nbthread 1)|haproxy||normal"
   "node-http-proxy|node-http-proxy|node-http-proxy||normal"
   "fastify-http-proxy|@fastify/http-proxy|fastify-http-proxy||normal"
+  "undici-floor|floor: node:http + undici dispatch, nothing else|undici-floor||normal"
 )
 # Later, for example:
 #  "cutover-shadow-slow|cutover, shadow (candidate 10x slower)|cutover|shadow.yaml|slow"
@@ -428,7 +431,7 @@ backend legacy
   server legacy 127.0.0.1:$PORT_LEGACY
 EOF
       start_bg "$id" "${PIN_PROXY[@]}" haproxy -db -f "$TMP/haproxy.cfg" ;;
-    node-http-proxy|fastify-http-proxy)
+    node-http-proxy|fastify-http-proxy|undici-floor)
       start_bg "$id" "${PIN_PROXY[@]}" "$NODE" --no-deprecation "bench/peers/$kind.ts" \
         --listen "127.0.0.1:$PORT_PROXY" --upstream "$LEGACY_URL" ;;
     cutover)

@@ -84,6 +84,8 @@ const CHECKS: Check[] = [
   // Telemetry at its defaults costs at most 10 % of legacy-mode throughput (issue: telemetry).
   { target: 'cutover-legacy', kind: 'rps-ratio', vs: 'cutover-telemetry-off', min: 0.9, gate: true },
   { target: 'cutover-canary50', kind: 'rps-ratio', vs: 'fastify-http-proxy', min: 1.6, gate: false },
+  // Context for the fastify target: can node:http + undici reach it at all on this machine?
+  { target: 'undici-floor', kind: 'rps-ratio', vs: 'fastify-http-proxy', min: 1.6, gate: false },
   { target: 'cutover-canary50', kind: 'rps-ratio', vs: 'nginx', min: 0.2, gate: false },
   { target: 'cutover-canary50', kind: 'p99-delta-us', vs: 'direct', max: 400, gate: false },
 ];
