@@ -84,8 +84,8 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
   let shadow: UpstreamSet | undefined;
   let limiter: ShadowLimiter | undefined;
   const routeLimiters = new Map<string, { key: string; limiter: ShadowLimiter }>();
-  // Keyed by the shadow pool itself: new pools (a backend change) start with closed breakers.
-  let breakers = new WeakMap<Upstream, MirrorBreaker>();
+  // Keyed by the shadow pool itself: new pools (a backend or shadow settings change) start with closed breakers.
+  const breakers = new WeakMap<Upstream, MirrorBreaker>();
   const retired: UpstreamSet[] = [];
   let version = 0;
   let inFlight = 0;
@@ -185,7 +185,6 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
           if (shadow) retired.push(shadow);
           shadow = undefined;
           limiter = undefined;
-          breakers = new WeakMap();
           // Old pools finish their in-flight requests, then close.
           const toClose = retired.splice(0);
           setTimeout(() => void closeUpstreams(toClose), 30_000).unref();
