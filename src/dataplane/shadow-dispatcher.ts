@@ -20,8 +20,12 @@ export interface ShadowLimits {
 }
 
 export interface ShadowLimiter {
-  /** Runs the task now, queues it, or returns false when the queue is full. */
-  submit(task: () => void): boolean;
+  /**
+   * Runs the task now, queues it, or returns false when the queue is full.
+   * The task returns true when it started work (a `release()` will follow) and
+   * false when it decided not to (its slot is freed at once).
+   */
+  submit(task: () => boolean): boolean;
   /** A running task finished: start the next queued one. */
   release(): void;
   readonly active: number;
@@ -31,19 +35,34 @@ export interface ShadowLimiter {
 /**
  * @example
  * const limiter = createShadowLimiter({ maxConcurrency: 64, maxQueue: 256 });
- * if (!limiter.submit(() => mirror.start(null))) countSkip('queue_full');
+ * if (!limiter.submit(() => { mirror.start(null); return true; })) countSkip('queue_full');
  */
 export function createShadowLimiter(options: ShadowLimits): ShadowLimiter {
   let active = 0;
-  const queue: Array<() => void> = [];
+  // A FIFO with a moving head: Array#shift copies the whole array, which on a queue of 100k mirrors is quadratic.
+  let queue: Array<() => boolean> = [];
+  let head = 0;
+  const take = (): (() => boolean) | undefined => {
+    if (head === queue.length) return undefined;
+    const task = queue[head]!;
+    queue[head++] = DONE;
+    if (head === queue.length) {
+      queue = [];
+      head = 0;
+    } else if (head >= 1024 && head * 2 >= queue.length) {
+      queue = queue.slice(head);
+      head = 0;
+    }
+    return task;
+  };
   return {
     submit(task) {
       if (active < options.maxConcurrency) {
         active++;
-        task();
+        if (!task()) active--;
         return true;
       }
-      if (queue.length < options.maxQueue) {
+      if (queue.length - head < options.maxQueue) {
         queue.push(task);
         return true;
       }
@@ -51,20 +70,23 @@ export function createShadowLimiter(options: ShadowLimits): ShadowLimiter {
     },
     release() {
       active--;
-      const next = queue.shift();
-      if (next !== undefined) {
+      // A loop, not recursion: a whole queue of tasks that decline (a breaker just opened) drains without growing the stack.
+      for (let next = take(); next !== undefined; next = take()) {
         active++;
-        next();
+        if (next()) return;
+        active--;
       }
     },
     get active() {
       return active;
     },
     get queued() {
-      return queue.length;
+      return queue.length - head;
     },
   };
 }
+
+const DONE = (): boolean => false;
 
 export function publishSkip(ctx: RequestContext, reason: ExtendedSkipReason): void {
   if (channels.comparisonSkipped.hasSubscribers) {
@@ -181,16 +203,16 @@ export function createMirroredServe(settings: MirroredServeSettings, deps: Mirro
     const accepted = limiter.submit(() => {
       const admission = breaker.admit(performance.now());
       if (admission === 'refused') {
-        limiter.release();
         if (slot === 'mirrored') join.skip('circuit_open');
         join.arrive(slot, undefined);
-        return;
+        return false;
       }
       new MirrorExchange(ctx, upstream, settings.captureLimit, settings.timeout, (captured) => {
         breaker.record(admission, captured.failure === undefined, performance.now());
         limiter.release();
         join.arrive(slot, captured);
       }).start(body);
+      return true;
     });
     if (!accepted) {
       if (slot === 'mirrored') join.skip('queue_full');
