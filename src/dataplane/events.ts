@@ -6,6 +6,7 @@
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
 import type { BackendName } from '../config/schema.ts';
+import type { BreakerChange } from './mirror-breaker.ts';
 
 export type Role = 'primary' | 'shadow';
 
@@ -80,11 +81,8 @@ export interface ComparisonSkippedEvent {
 }
 
 /** The mirror circuit breaker of one backend changed state. */
-export interface MirrorBreakerEvent {
+export interface MirrorBreakerEvent extends BreakerChange {
   backend: BackendName;
-  state: 'closed' | 'open' | 'half_open';
-  failures: number;
-  cooldownMs: number;
 }
 
 /** A request that was fully served; for the access log. */
