@@ -137,7 +137,10 @@ export async function startCutover(options: StartOptions): Promise<CutoverRuntim
     if (!options.store) await store.close().catch(() => {});
     throw err;
   }
-  for (const d of routing.disabledRoutes()) logger.error({ route: d.id, error: d.error }, 'route disabled: it failed to compile; its traffic falls through to the next matching route');
+  const logDisabledRoutes = (): void => {
+    for (const d of routing.disabledRoutes()) logger.error({ route: d.id, error: d.error }, 'route disabled: it failed to compile; its traffic falls through to the next matching route');
+  };
+  logDisabledRoutes();
   if (killSwitch) logger.warn({ source: externalKill ?? 'api' }, 'kill switch is on: every route serves legacy');
   logger.info({ listen: `${proxyAddress.host}:${proxyAddress.port}`, admin: `${adminAddress.host}:${adminAddress.port}`, workers }, 'cutover is serving');
 
@@ -157,7 +160,7 @@ export async function startCutover(options: StartOptions): Promise<CutoverRuntim
       externalKill = externalKillSwitch(config);
       await dataPlane.apply({ config });
       await routing.reapply();
-      for (const d of routing.disabledRoutes()) logger.error({ route: d.id, error: d.error }, 'route disabled after reload: it failed to compile');
+      logDisabledRoutes();
       health.reconfigure(config);
       for (const f of features) f.onConfig?.(config);
       logger.info({ file: options.configPath, routes: config.routes.length }, 'config reloaded');
