@@ -12,6 +12,7 @@
 import { createServer, type ServerResponse } from 'node:http';
 import { parseArgs } from 'node:util';
 import { Pool, type Dispatcher } from 'undici';
+import { HOP_BY_HOP_REQUEST, HOP_BY_HOP_RESPONSE } from '../../src/dataplane/hop-by-hop.ts';
 import { splitHostPort } from './args.ts';
 
 const { values } = parseArgs({ options: { listen: { type: 'string' }, upstream: { type: 'string' } }, strict: true });
@@ -20,7 +21,6 @@ const upstream = values.upstream ?? '';
 if (!/^http:\/\//.test(upstream)) throw new Error('--upstream http://host:port is required');
 
 const pool = new Pool(upstream, { connections: 256, pipelining: 1, keepAliveTimeout: 4_000 });
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host']);
 
 class FloorHandler implements Dispatcher.DispatchHandler {
   readonly res: ServerResponse;
@@ -35,7 +35,7 @@ class FloorHandler implements Dispatcher.DispatchHandler {
     const flat: string[] = [];
     for (const name in headers) {
       const value = headers[name];
-      if (value === undefined || HOP_BY_HOP.has(name)) continue;
+      if (value === undefined || HOP_BY_HOP_RESPONSE.has(name)) continue;
       if (typeof value === 'string') flat.push(name, value);
       else for (const v of value) flat.push(name, v);
     }
@@ -60,7 +60,7 @@ const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (re
   const raw = req.rawHeaders;
   const headers: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
-    if (!HOP_BY_HOP.has(raw[i]!.toLowerCase())) headers.push(raw[i]!, raw[i + 1]!);
+    if (!HOP_BY_HOP_REQUEST.has(raw[i]!.toLowerCase())) headers.push(raw[i]!, raw[i + 1]!);
   }
   const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
   pool.dispatch({ path: req.url ?? '/', method: (req.method ?? 'GET') as Dispatcher.HttpMethod, headers, body: hasBody ? req : null }, new FloorHandler(res));
