@@ -56,7 +56,8 @@ class FloorHandler implements Dispatcher.DispatchHandler {
   }
 }
 
-const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
+// optimizeEmptyRequests: cutover sets it too (a bodyless request skips its stream life cycle), so the floor stays the floor.
+const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, optimizeEmptyRequests: true }, (req, res) => {
   const raw = req.rawHeaders;
   const headers: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {

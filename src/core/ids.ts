@@ -10,7 +10,8 @@ let counter = 0;
 
 export function createRequestId(): string {
   counter = (counter + 1) % 0x7fffffff;
-  return processPrefix + counter.toString(36).padStart(6, '0');
+  // The prefix has a fixed length, so prefix + counter is unique without padding the counter.
+  return processPrefix + counter.toString(36);
 }
 
 /** W3C trace-context ids: 16-byte trace id and 8-byte span id, lowercase hex. */
@@ -28,16 +29,18 @@ export function createId(prefix: string): string {
 
 /**
  * A W3C `traceparent` for requests that arrive without one. Random bytes come
- * from a pooled buffer refilled 4 KiB at a time, so the hot path makes no
+ * from a pooled buffer refilled 64 KiB at a time, so the hot path makes no
  * syscall per request.
  */
 const TRACE_BYTES = 24;
+// 64 KiB: one getrandom call per ~2,700 traceparents.
+const POOL_BYTES = 65_536;
 let randomPool = Buffer.alloc(0);
 let randomOffset = 0;
 
 export function createTraceparent(): string {
   if (randomOffset + TRACE_BYTES > randomPool.length) {
-    randomPool = randomBytes(4096);
+    randomPool = randomBytes(POOL_BYTES);
     randomOffset = 0;
   }
   const traceId = randomPool.toString('hex', randomOffset, randomOffset + 16);

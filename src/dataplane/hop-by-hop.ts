@@ -21,6 +21,11 @@ export const HOP_BY_HOP_RESPONSE = new Set(['connection', 'keep-alive', 'proxy-c
 /** Extra field names a `Connection` header marks as hop-by-hop, lower-cased. */
 export function connectionTokens(value: string | undefined): Set<string> | undefined {
   if (value === undefined) return undefined;
+  // Nearly every message says just `keep-alive` or `close`, which name no extra field: answer without splitting.
+  if (value.length <= 10 && value.indexOf(',') === -1) {
+    const token = value.trim().toLowerCase();
+    if (token === 'keep-alive' || token === 'close' || token === 'upgrade' || token === '') return undefined;
+  }
   let out: Set<string> | undefined;
   for (const raw of value.split(',')) {
     const token = raw.trim().toLowerCase();

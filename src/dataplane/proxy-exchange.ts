@@ -101,14 +101,32 @@ function publishExchange(
 }
 
 const kExchange = Symbol('cutover.exchange');
-type ExchangeResponse = ServerResponse & { [kExchange]?: ClientExchange };
+const kAfterClose = Symbol('cutover.afterClose');
+type ExchangeResponse = ServerResponse & { [kExchange]?: ClientExchange | null; [kAfterClose]?: (this: ServerResponse) => void };
 
-function abortOnClientClose(this: ExchangeResponse): void {
+function onClientClose(this: ExchangeResponse): void {
   const exchange = this[kExchange];
   const controller = exchange?.controller;
-  if (exchange !== undefined && !exchange.done && controller != null && !controller.aborted) {
+  if (exchange != null && !exchange.done && controller != null && !controller.aborted) {
     controller.abort(Object.assign(new Error('client aborted the request'), { code: 'CUTOVER_CLIENT_ABORTED' }));
   }
+  this[kAfterClose]?.call(this);
+}
+
+/**
+ * Gives a response its one 'close' listener up front: when the client goes
+ * away first, the exchange streaming into it is aborted, then `afterClose`
+ * runs (the server's in-flight count). A second listener per response would
+ * cost an array on add and a copy on every emit. A ClientExchange on a
+ * response nobody watched adds the listener itself.
+ * @example
+ * watchClientClose(res, countDone);
+ */
+export function watchClientClose(res: ServerResponse, afterClose: (this: ServerResponse) => void): void {
+  const r = res as ExchangeResponse;
+  r[kExchange] = null;
+  r[kAfterClose] = afterClose;
+  res.on('close', onClientClose);
 }
 
 /** Streams one upstream's response to the client. */
@@ -156,7 +174,7 @@ export class ClientExchange implements Dispatcher.DispatchHandler {
       return;
     }
     // One shared listener per response, never removed (a response closes once); a fallback exchange takes the slot over.
-    if (res[kExchange] === undefined) res.on('close', abortOnClientClose);
+    if (res[kExchange] === undefined) res.on('close', onClientClose);
     res[kExchange] = this;
   }
 

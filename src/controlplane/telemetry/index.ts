@@ -61,6 +61,8 @@ export interface TelemetryFeature extends Feature {
 }
 
 interface Cell {
+  /** seriesId of `key`. */
+  id: string;
   key: SeriesKey;
   totals: SeriesTotals;
   minute: number;
@@ -141,21 +143,41 @@ export async function createTelemetry(context: FeatureContext, options: Telemetr
     logger.warn({ err }, 'could not load the telemetry window from the store; starting empty');
   }
 
-  const onExchange = (message: unknown): void => {
-    const e = message as ExchangeEvent;
+  // The hot path's way to a cell, without building a series id per event: route -> endpoint -> one slot per
+  // (backend, role). Only series the cap let through are remembered here, so it is bounded like the cap.
+  const cellsByEndpoint = new Map<string, Map<string, Array<Cell | undefined>>>();
+  const slotOf = (e: ExchangeEvent): number => (e.backend === 'legacy' ? 0 : e.backend === 'candidate' ? 2 : 4) + (e.role === 'shadow' ? 1 : 0);
+
+  const cellFor = (e: ExchangeEvent): Cell => {
+    const slot = slotOf(e);
+    const known = cellsByEndpoint.get(e.route)?.get(e.endpoint)?.[slot];
+    if (known !== undefined) return known;
     const route = cap.route(e.route);
     const endpoint = cap.endpoint(route, e.endpoint);
     const id = seriesId(route, endpoint, e.backend, e.role);
     let cell = cells.get(id);
     if (cell === undefined) {
       const key: SeriesKey = { route, endpoint, backend: e.backend, role: e.role };
-      cell = { key, totals: createSeriesTotals(key, boundsMs.length), minute: Number.NaN, epoch: -1, stats: undefined };
+      cell = { id, key, totals: createSeriesTotals(key, boundsMs.length), minute: Number.NaN, epoch: -1, stats: undefined };
       cells.set(id, cell);
     }
+    if (route === e.route && endpoint === e.endpoint) {
+      let byEndpoint = cellsByEndpoint.get(route);
+      if (byEndpoint === undefined) cellsByEndpoint.set(route, (byEndpoint = new Map()));
+      let slots = byEndpoint.get(endpoint);
+      if (slots === undefined) byEndpoint.set(endpoint, (slots = [undefined, undefined, undefined, undefined, undefined, undefined]));
+      slots[slot] = cell;
+    }
+    return cell;
+  };
+
+  const onExchange = (message: unknown): void => {
+    const e = message as ExchangeEvent;
+    const cell = cellFor(e);
     // The minute the exchange finished in, from the event itself, so forwarded or late events land where they belong.
     const minute = minuteOf(e.startedAt + e.totalMs);
     if (cell.minute !== minute || cell.epoch !== window.epoch) {
-      cell.stats = window.statsFor(minute, id, cell.key);
+      cell.stats = window.statsFor(minute, cell.id, cell.key);
       cell.minute = minute;
       cell.epoch = window.epoch;
     }
