@@ -1,6 +1,6 @@
 /**
  * Sends exactly N GET requests with C keep-alive connections and exits; for
- * benchmarks that count work per request (bench/telemetry-cost.sh), where a
+ * benchmarks that count work per request (bench/instructions.sh), where a
  * fixed duration would not do.
  *
  *   node bench/fixed-requests.ts --url http://127.0.0.1:18180/small --requests 20000 --connections 4

@@ -260,26 +260,7 @@ install_peers() {
       systemctl stop haproxy 2>/dev/null || service haproxy stop 2>/dev/null || true
     fi
   fi
-  if [[ ! -f "$PEERS_DIR/node_modules/http-proxy/package.json" \
-     || ! -f "$PEERS_DIR/node_modules/@fastify/http-proxy/package.json" \
-     || ! -f "$PEERS_DIR/node_modules/fastify/package.json" ]]; then
-    [[ "$SKIP_INSTALL" == 1 ]] && die "npm peers missing in bench/.peers and SKIP_INSTALL=1"
-    log "installing npm peers into bench/.peers"
-    mkdir -p "$PEERS_DIR"
-    cat >"$PEERS_DIR/package.json" <<'JSON'
-{
-  "name": "cutover-bench-peers",
-  "private": true,
-  "description": "Proxies cutover is benchmarked against. Written by bench/proxy.sh; not part of the product.",
-  "dependencies": {
-    "@fastify/http-proxy": "^11.3.0",
-    "fastify": "^5.6.0",
-    "http-proxy": "^1.18.1"
-  }
-}
-JSON
-    (cd "$PEERS_DIR" && npm install --no-audit --no-fund --loglevel=error >&2)
-  fi
+  SKIP_INSTALL="$SKIP_INSTALL" bash "$ROOT/bench/peers/install-npm-peers.sh" || die "could not install the npm peers"
 }
 export PATH="$PATH:/usr/sbin:/sbin"
 install_peers
