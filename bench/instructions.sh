@@ -25,6 +25,11 @@
 # throughput ratio of the same two proxies: use it to see where cutover's own
 # work goes and whether a change added to it, not as a throughput prediction.
 #
+# Repeatability: the floor counts within 1 % from run to run; cutover, a far
+# larger process (worker thread, store, timers), has counted the same build
+# 30 % apart between runs an hour apart (docs/benchmarks.md, "Telemetry's
+# cost"). Compare two builds only within one run, and repeat it.
+#
 # Knobs (environment):
 #   TARGETS=cutover-legacy,cutover-telemetry-off,undici-floor,fastify-http-proxy
 #   PATHS=/small,/large  WARM=30000  REQUESTS=20000  CONNECTIONS=8  IDLE_SECONDS=15
