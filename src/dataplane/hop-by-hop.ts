@@ -18,19 +18,18 @@ export const HOP_BY_HOP_REQUEST = new Set([
 
 export const HOP_BY_HOP_RESPONSE = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
+/** Connection options that are not field names: they never add a field to drop. */
+const CONNECTION_OPTIONS = new Set(['', 'close', 'keep-alive', 'upgrade']);
+
 /** Extra field names a `Connection` header marks as hop-by-hop, lower-cased. */
 export function connectionTokens(value: string | undefined): Set<string> | undefined {
   if (value === undefined) return undefined;
-  // Nearly every message says just `keep-alive` or `close`, which name no extra field: answer without splitting.
-  if (value.length <= 10 && value.indexOf(',') === -1) {
-    const token = value.trim().toLowerCase();
-    if (token === 'keep-alive' || token === 'close' || token === 'upgrade' || token === '') return undefined;
-  }
+  // Nearly every message says just `keep-alive` or `close`: answer without splitting.
+  if (value.length <= 10 && value.indexOf(',') === -1 && CONNECTION_OPTIONS.has(value.trim().toLowerCase())) return undefined;
   let out: Set<string> | undefined;
   for (const raw of value.split(',')) {
     const token = raw.trim().toLowerCase();
-    if (token === '' || token === 'close' || token === 'keep-alive' || token === 'upgrade') continue;
-    (out ??= new Set()).add(token);
+    if (!CONNECTION_OPTIONS.has(token)) (out ??= new Set()).add(token);
   }
   return out;
 }
