@@ -195,10 +195,16 @@ async function* teeRequestBody(req: IncomingMessage, capture: BodyCapture, onEnd
  */
 export function createMirroredServe(settings: MirroredServeSettings, deps: MirroredServeDeps) {
   const { primary, shadow, limiter, fallbackPolicy, breakerFor } = deps;
+  // The shadow pools are fixed for this compiled route, so their breakers are looked up once, not per mirror.
+  const breakers: Record<BackendName, MirrorBreaker | undefined> = {
+    legacy: breakerFor(shadow.legacy),
+    candidate: breakerFor(shadow.candidate),
+    replica: shadow.replica === undefined ? undefined : breakerFor(shadow.replica),
+  };
 
   function startMirror(join: ComparisonJoin, upstream: Upstream, slot: 'mirrored' | 'noise', body: Buffer | null): void {
     const ctx = join.ctx;
-    const breaker = breakerFor(upstream);
+    const breaker = breakers[upstream.name]!;
     // Asked when the mirror would start, not when it was queued: queued mirrors to a backend that just went down are refused at no cost.
     const accepted = limiter.submit(() => {
       const admission = breaker.admit(performance.now());
