@@ -16,6 +16,7 @@ import { registerRunCommand } from './commands/run.ts';
 import { registerStatsCommand } from './commands/stats.ts';
 import { registerValidateCommand } from './commands/validate.ts';
 import { describeError, exitCodeFor, ExitCodes } from './exit-codes.ts';
+import { planRuntimeFlags, relaunchWithRuntimeFlags } from './runtime-flags.ts';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -57,8 +58,17 @@ export async function main(argv: string[]): Promise<number> {
 
 /** Runs the CLI as a process: `run` stays alive through its servers; everything else exits with its code. */
 export async function runCli(argv = process.argv): Promise<void> {
-  const code = await main(argv);
   const command = argv.slice(2).find((a) => !a.startsWith('-'));
+  if (command === 'run' && !argv.includes('--help') && !argv.includes('-h')) {
+    // Only here, where cutover owns the process: `run` called in-process (the demo, tests) must not replace its host.
+    try {
+      relaunchWithRuntimeFlags(planRuntimeFlags({ execArgv: process.execArgv, env: process.env }));
+    } catch (err) {
+      process.stderr.write(`${describeError(err)}\n`);
+      process.exit(exitCodeFor(err));
+    }
+  }
+  const code = await main(argv);
   if (command !== 'run' || code !== 0) process.exit(code);
 }
 

@@ -142,7 +142,7 @@ export async function startCutover(options: StartOptions): Promise<CutoverRuntim
   };
   logDisabledRoutes();
   if (killSwitch) logger.warn({ source: externalKill ?? 'api' }, 'kill switch is on: every route serves legacy');
-  logger.info({ listen: `${proxyAddress.host}:${proxyAddress.port}`, admin: `${adminAddress.host}:${adminAddress.port}`, workers }, 'cutover is serving');
+  logger.info({ listen: `${proxyAddress.host}:${proxyAddress.port}`, admin: `${adminAddress.host}:${adminAddress.port}`, workers, nodeFlags: process.execArgv }, 'cutover is serving');
 
   const reload = async (): Promise<boolean> => {
     const before = externalKill;
