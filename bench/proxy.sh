@@ -81,6 +81,9 @@ LOCK_WAIT=${LOCK_WAIT:-1800}
 #   kind nginx | haproxy | node-http-proxy | fastify-http-proxy : the peers
 #   kind undici-floor : bench/peers/undici-floor.ts, the least a proxy on cutover's stack
 #                       (node:http + undici dispatch) can do; what cutover costs above it is its own
+#   for the node kinds (node-http-proxy, fastify-http-proxy, undici-floor), arg = extra node flags:
+#   the floor gets the young-generation size `cutover run` gives itself (src/cli/runtime-flags.ts),
+#   so it stays the floor; the "-semi16" fastify row shows what that flag does for a peer
 #   candidate backend: normal | slow (SLOW_DELAY_MS) | hang (never answers)
 TARGETS=(
   "direct|direct (no proxy)|direct||normal"
@@ -91,7 +94,8 @@ TARGETS=(
   "haproxy|haproxy (nbthread 1)|haproxy||normal"
   "node-http-proxy|node-http-proxy|node-http-proxy||normal"
   "fastify-http-proxy|@fastify/http-proxy|fastify-http-proxy||normal"
-  "undici-floor|floor: node:http + undici dispatch, nothing else|undici-floor||normal"
+  "fastify-http-proxy-semi16|@fastify/http-proxy, --max-semi-space-size=16|fastify-http-proxy|--max-semi-space-size=16|normal"
+  "undici-floor|floor: node:http + undici dispatch, nothing else|undici-floor|--max-semi-space-size=16|normal"
 )
 # Later, for example:
 #  "cutover-shadow-slow|cutover, shadow (candidate 10x slower)|cutover|shadow.yaml|slow"
@@ -413,7 +417,9 @@ backend legacy
 EOF
       start_bg "$id" "${PIN_PROXY[@]}" haproxy -db -f "$TMP/haproxy.cfg" ;;
     node-http-proxy|fastify-http-proxy|undici-floor)
-      start_bg "$id" "${PIN_PROXY[@]}" "$NODE" --no-deprecation "bench/peers/$kind.ts" \
+      local node_flags=()
+      [[ -n "$arg" ]] && read -r -a node_flags <<<"$arg"
+      start_bg "$id" "${PIN_PROXY[@]}" "$NODE" --no-deprecation "${node_flags[@]}" "bench/peers/$kind.ts" \
         --listen "127.0.0.1:$PORT_PROXY" --upstream "$LEGACY_URL" ;;
     cutover)
       local data_dir="$TMP/cutover-data-$id" main_ts="$ROOT/src/cli/main.ts"
