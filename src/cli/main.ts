@@ -56,9 +56,25 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * The subcommand a command line names, skipping global options and their
+ * values: in `cutover --token T run` it is `run`, not `T`.
+ * @example
+ * commandOf(['node', 'cutover', '--admin-url', 'http://h:9090', 'status'], buildProgram()); // 'status'
+ */
+export function commandOf(argv: readonly string[], program: Command): string | undefined {
+  const takesValue = new Set(program.options.filter((o) => o.required || o.optional).flatMap((o) => [o.long, o.short].filter((n): n is string => n !== undefined)));
+  for (let i = 2; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (takesValue.has(arg)) i++;
+    else if (!arg.startsWith('-')) return arg;
+  }
+  return undefined;
+}
+
 /** Runs the CLI as a process: `run` stays alive through its servers; everything else exits with its code. */
 export async function runCli(argv = process.argv): Promise<void> {
-  const command = argv.slice(2).find((a) => !a.startsWith('-'));
+  const command = commandOf(argv, buildProgram());
   if (command === 'run' && !argv.includes('--help') && !argv.includes('-h')) {
     // Only here, where cutover owns the process: `run` called in-process (the demo, tests) must not replace its host.
     try {

@@ -4,11 +4,13 @@
  * one process, and the proxy still serves and shuts down cleanly.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { startBackend, type Backend } from '../../helpers/backends.ts';
-import { runCli, startCutoverProcess, tempDir, type TempDir } from '../../helpers/cutover-process.ts';
+import { BIN, NODE, REPO_ROOT, runCli, startCutoverProcess, tempDir, type TempDir } from '../../helpers/cutover-process.ts';
 import { DEFAULT_SEMI_SPACE_MB, SEMI_SPACE_ENV } from '../../../src/cli/runtime-flags.ts';
 
 function cmdline(pid: number): string[] {
@@ -58,6 +60,38 @@ describe('runtime flags of `cutover run`', () => {
     } finally {
       await own.stop();
     }
+  });
+
+  it('a global option before `run` neither stops the proxy nor skips the relaunch', async () => {
+    const child = spawn(NODE, [BIN, '--token', 'abc', 'run', '--legacy', backend.url, '--candidate', backend.url, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--data-dir', `${dir.path}/d`], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    const ready = new Promise<Record<string, unknown>>((resolve, reject) => {
+      child.stdout.on('data', (t: string) => {
+        out += t;
+        const line = out.split('\n').find((l) => l.includes('"cutover is serving"'));
+        if (line !== undefined) resolve(JSON.parse(line) as Record<string, unknown>);
+      });
+      void exited.then((code) => reject(new Error(`cutover exited (${code}) before serving:\n${out}`)));
+    });
+    try {
+      const serving = await ready;
+      assert.deepEqual(serving.nodeFlags, [`--max-semi-space-size=${DEFAULT_SEMI_SPACE_MB}`]);
+      const port = Number(String(serving.listen).split(':').pop());
+      // It used to exit 0 right after this line: `--token`'s value was taken for the command.
+      await sleep(500);
+      assert.equal(child.exitCode, null, 'still running');
+      const res = await request(`http://127.0.0.1:${port}/hello`);
+      assert.equal(res.statusCode, 200);
+      await res.body.dump();
+    } finally {
+      child.kill('SIGTERM');
+    }
+    assert.equal(await exited, 0);
   });
 
   it(`a bad ${SEMI_SPACE_ENV} stops \`run\` with a clear error before anything listens`, async () => {
