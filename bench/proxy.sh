@@ -85,6 +85,8 @@ LOCK_WAIT=${LOCK_WAIT:-1800}
 #   the floor gets the young-generation size `cutover run` gives itself (src/cli/runtime-flags.ts),
 #   so it stays the floor; the "-semi16" fastify row shows what that flag does for a peer
 #   candidate backend: normal | slow (SLOW_DELAY_MS) | hang (never answers)
+# The young-generation flag `cutover run` gives itself, read from its source so the rows below follow it.
+CUTOVER_NODE_FLAGS="--max-semi-space-size=$("$NODE" --input-type=module -e "import { DEFAULT_SEMI_SPACE_MB } from '$ROOT/src/cli/runtime-flags.ts'; console.log(DEFAULT_SEMI_SPACE_MB)")"
 TARGETS=(
   "direct|direct (no proxy)|direct||normal"
   "cutover-legacy|cutover, legacy mode|cutover|flags|normal"
@@ -94,8 +96,8 @@ TARGETS=(
   "haproxy|haproxy (nbthread 1)|haproxy||normal"
   "node-http-proxy|node-http-proxy|node-http-proxy||normal"
   "fastify-http-proxy|@fastify/http-proxy|fastify-http-proxy||normal"
-  "fastify-http-proxy-semi16|@fastify/http-proxy, --max-semi-space-size=16|fastify-http-proxy|--max-semi-space-size=16|normal"
-  "undici-floor|floor: node:http + undici dispatch, nothing else|undici-floor|--max-semi-space-size=16|normal"
+  "fastify-http-proxy-semi16|@fastify/http-proxy, $CUTOVER_NODE_FLAGS|fastify-http-proxy|$CUTOVER_NODE_FLAGS|normal"
+  "undici-floor|floor: node:http + undici dispatch, nothing else|undici-floor|$CUTOVER_NODE_FLAGS|normal"
 )
 # Later, for example:
 #  "cutover-shadow-slow|cutover, shadow (candidate 10x slower)|cutover|shadow.yaml|slow"
