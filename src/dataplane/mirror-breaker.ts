@@ -34,12 +34,18 @@ export interface MirrorBreakerOptions {
 
 export interface MirrorBreaker {
   admit(now: number): Admission;
+  /**
+   * True when `admit(now)` would refuse, without taking the half-open trial:
+   * lets a caller skip the work of preparing a mirror that cannot be sent.
+   */
+  refusing(now: number): boolean;
   record(admission: Admission, ok: boolean, now: number): void;
   readonly state: BreakerState;
 }
 
 const ALWAYS: MirrorBreaker = {
   admit: () => 'normal',
+  refusing: () => false,
   record: () => {},
   state: 'closed',
 };
@@ -68,6 +74,11 @@ export function createMirrorBreaker(options: MirrorBreakerOptions): MirrorBreake
   return {
     get state() {
       return state;
+    },
+    refusing(now) {
+      if (state === 'closed') return false;
+      if (state === 'open' && now < openUntil) return true;
+      return trialInFlight;
     },
     admit(now) {
       if (state === 'closed') return 'normal';

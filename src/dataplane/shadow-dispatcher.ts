@@ -239,6 +239,13 @@ export function createMirroredServe(settings: MirroredServeSettings, deps: Mirro
       new ClientExchange(ctx, res, servedUpstream, { fallbackPolicy }).start(ctx.hasBody ? req : null);
       return;
     }
+    const mirrorUpstream = shadow[mirrorTo]!;
+    if (breakers[mirrorTo]!.refusing(performance.now())) {
+      // The mirror would be refused anyway: serve as in legacy mode, without capturing a response nothing will compare.
+      publishSkip(ctx, 'circuit_open');
+      new ClientExchange(ctx, res, servedUpstream, { fallbackPolicy }).start(ctx.hasBody ? req : null);
+      return;
+    }
     let noiseUpstream: Upstream | undefined;
     // Noise samples are reads only: a replica often shares legacy's database, so a mirrored write must not reach it twice.
     if (safe && (servedBy === 'legacy' || mirrorTo === 'legacy')) {
@@ -246,7 +253,6 @@ export function createMirroredServe(settings: MirroredServeSettings, deps: Mirro
       else if (settings.noiseSample > 0 && Math.random() < settings.noiseSample) noiseUpstream = shadow.legacy;
     }
     const join = new ComparisonJoin(ctx, 2);
-    const mirrorUpstream = shadow[mirrorTo]!;
     const startMirrors = (body: Buffer | null): void => {
       if (noiseUpstream !== undefined) {
         join.expect(1);

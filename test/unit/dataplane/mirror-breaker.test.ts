@@ -5,6 +5,8 @@ import { createMirrorBreaker, type Admission, type BreakerChange } from '../../.
 type Step =
   | { at: number; admit: Admission }
   | { at: number; record: Admission; ok: boolean }
+  /** A peek that must agree with what admit would say, and change nothing. */
+  | { at: number; refusing: boolean }
   | { state: 'closed' | 'open' | 'half_open' };
 
 const cases: Array<{ name: string; failures: number; cooldownMs: number; steps: Step[]; changes?: string[] }> = [
@@ -32,10 +34,14 @@ const cases: Array<{ name: string; failures: number; cooldownMs: number; steps: 
       { at: 1, record: 'normal', ok: false },
       { at: 2, record: 'normal', ok: false },
       { state: 'open' },
+      { at: 50, refusing: true },
       { at: 50, admit: 'refused' },
       { at: 101, admit: 'refused' },
+      { at: 102, refusing: false },
+      { state: 'open' },
       { at: 102, admit: 'trial' },
       { state: 'half_open' },
+      { at: 103, refusing: true },
       { at: 103, admit: 'refused' },
     ],
     changes: ['open 3 100', 'half_open 3 0'],
@@ -52,6 +58,7 @@ const cases: Array<{ name: string; failures: number; cooldownMs: number; steps: 
       { at: 310, admit: 'trial' },
       { at: 320, record: 'trial', ok: true },
       { state: 'closed' },
+      { at: 321, refusing: false },
       { at: 321, admit: 'normal' },
       { at: 322, record: 'normal', ok: false },
       { at: 421, admit: 'refused' },
@@ -81,6 +88,7 @@ const cases: Array<{ name: string; failures: number; cooldownMs: number; steps: 
       { at: 0, record: 'normal', ok: false },
       { at: 1, record: 'normal', ok: false },
       { at: 2, admit: 'normal' },
+      { at: 2, refusing: false },
       { state: 'closed' },
     ],
   },
@@ -97,6 +105,7 @@ describe('mirror circuit breaker', () => {
       });
       c.steps.forEach((step, i) => {
         if ('state' in step) assert.equal(breaker.state, step.state, `step ${i}: state`);
+        else if ('refusing' in step) assert.equal(breaker.refusing(step.at), step.refusing, `step ${i}: refusing at ${step.at}`);
         else if ('admit' in step) assert.equal(breaker.admit(step.at), step.admit, `step ${i}: admit at ${step.at}`);
         else breaker.record(step.record, step.ok, step.at);
       });
