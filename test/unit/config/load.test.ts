@@ -127,6 +127,27 @@ defaults:
     assert.equal(cfg.routes[1]!.stickiness, undefined);
   });
 
+  test("a route's shadow block holds only the keys it sets, so defaults.shadow fills the rest", () => {
+    const cfg = parseConfigText(
+      `${BACKENDS}defaults:
+  shadow: { noiseSample: 0, sample: 0.5 }
+routes:
+  - id: api
+    match: { path: /api, pathType: prefix }
+    mode: shadow
+    shadow: { timeout: 200ms, maxQueue: 4 }
+`,
+      's.yaml',
+    );
+    // Keys the route leaves out must be absent, not undefined: the snapshot spreads the block over defaults.shadow.
+    assert.deepEqual(Object.keys(cfg.routes[0]!.shadow ?? {}).sort(), ['maxQueue', 'timeout']);
+    const merged = { ...cfg.defaults.shadow, ...cfg.routes[0]!.shadow };
+    assert.equal(merged.timeout, 200);
+    assert.equal(merged.maxQueue, 4);
+    assert.equal(merged.noiseSample, 0);
+    assert.equal(merged.sample, 0.5);
+  });
+
   const env: Array<{ name: string; yaml: string; vars: Record<string, string | undefined>; check: (cfg: ReturnType<typeof parseConfigText>) => void }> = [
     {
       name: '${VAR} is replaced from the environment',
