@@ -196,7 +196,7 @@ export async function runReplay(source: AsyncIterable<TrafficItem> | Iterable<Tr
   let seq = 0;
   const submit = async (event: ComparisonPairEvent): Promise<void> => {
     // A full comparer means the reader is ahead: wait for it instead of dropping pairs.
-    while (!pool.submit(event)) await pool.flush(false);
+    while (!pool.submit(event)) await pool.flush();
   };
 
   const one = async (record: TrafficRecord): Promise<void> => {
@@ -265,7 +265,7 @@ export async function runReplay(source: AsyncIterable<TrafficItem> | Iterable<Tr
       });
     }
     while (active > 0) await new Promise<void>((res) => (wake = res));
-    await pool.flush(true);
+    await pool.flush('release');
   } finally {
     clearInterval(tick);
     await pool.close();

@@ -8,7 +8,7 @@
 import { Worker } from 'node:worker_threads';
 import type { NoiseModelSnapshot } from '../../compare/index.ts';
 import type { ComparisonPairEvent } from '../../dataplane/events.ts';
-import type { ComparerScheduling, ComparerSettings, FromComparer, LearnedNoiseReport, NoiseDecision, PackedPair, PairOutcome, SilenceRule, ToComparer } from './comparer-protocol.ts';
+import type { ComparerScheduling, ComparerSettings, FromComparer, HeldOnFlush, LearnedNoiseReport, NoiseDecision, PackedPair, PairOutcome, SilenceRule, ToComparer, UnjudgedPair } from './comparer-protocol.ts';
 import { packPair, packedSize } from './comparer-protocol.ts';
 
 export interface ComparerPoolOptions {
@@ -20,6 +20,8 @@ export interface ComparerPoolOptions {
   maxInFlightBytes: number;
   onOutcomes(outcomes: PairOutcome[]): void;
   onNoise(learned: LearnedNoiseReport[], models: Record<string, NoiseModelSnapshot>): void;
+  /** Held pairs a `flush('skip')` gave up without a verdict. */
+  onUnjudged?(pairs: UnjudgedPair[]): void;
   /** Pairs lost because the worker failed; they were never compared. */
   onLost(lost: Array<{ route: string; endpoint: string; method: string }>, error: string): void;
 }
@@ -31,8 +33,8 @@ export interface ComparerPool {
   setSilences(rules: SilenceRule[]): void;
   setNoiseDecisions(decisions: NoiseDecision[]): void;
   restoreNoise(models: Record<string, NoiseModelSnapshot>): void;
-  /** Resolves once every pair submitted before the call has been compared (held pairs released when asked). */
-  flush(releaseHeld?: boolean): Promise<void>;
+  /** Resolves once every pair submitted before the call has been compared; `held` says what happens to held pairs (default: they stay held). */
+  flush(held?: HeldOnFlush): Promise<void>;
   close(): Promise<void>;
   readonly inFlight: number;
   readonly inFlightBytes: number;
@@ -89,6 +91,7 @@ export function createComparerPool(options: ComparerPoolOptions): ComparerPool {
         case 'processed':
           for (const id of msg.ids) done(id);
           if (msg.outcomes.length > 0) options.onOutcomes(msg.outcomes);
+          if (msg.unjudged !== undefined) options.onUnjudged?.(msg.unjudged);
           break;
         case 'noise':
           restored = msg.models;
@@ -159,14 +162,14 @@ export function createComparerPool(options: ComparerPoolOptions): ComparerPool {
       restored = models;
       post({ type: 'restore-noise', models });
     },
-    flush(releaseHeld = false) {
+    flush(held = 'keep') {
       if (closed) return Promise.resolve();
       postBatch();
       return new Promise<void>((resolve) => {
         flushWaiters.push(resolve);
         // The worker is unref'd; while someone waits on its answer it must keep the process alive.
         worker.ref();
-        post({ type: 'flush', releaseHeld });
+        post({ type: 'flush', held });
       });
     },
     async close() {

@@ -93,6 +93,24 @@ export interface PairOutcome {
   suppressed: number;
 }
 
+/**
+ * What a flush does with mismatches held while their endpoint's noise model
+ * learns: keep holding them, judge them now with what the model knows
+ * (`release`, e.g. at the end of a replay), or give them up uncompared
+ * (`skip`, on stop: judged early they would report noise as signal), so they
+ * are counted as skipped instead of vanishing.
+ */
+export type HeldOnFlush = 'keep' | 'release' | 'skip';
+
+/** A held pair given up without a verdict (see `HeldOnFlush`). */
+export interface UnjudgedPair {
+  requestId: string;
+  route: string;
+  endpoint: string;
+  method: string;
+  time: number;
+}
+
 export interface LearnedNoiseReport {
   route: string;
   endpoint: string;
@@ -110,10 +128,10 @@ export type ToComparer =
   | { type: 'silences'; rules: SilenceRule[] }
   | { type: 'noise-decisions'; decisions: NoiseDecision[] }
   | { type: 'restore-noise'; models: Record<string, NoiseModelSnapshot> }
-  | { type: 'flush'; releaseHeld: boolean };
+  | { type: 'flush'; held: HeldOnFlush };
 
 export type FromComparer =
-  | { type: 'processed'; ids: number[]; outcomes: PairOutcome[] }
+  | { type: 'processed'; ids: number[]; outcomes: PairOutcome[]; unjudged?: UnjudgedPair[] }
   | { type: 'noise'; learned: LearnedNoiseReport[]; models: Record<string, NoiseModelSnapshot> }
   | { type: 'flushed' }
   | { type: 'error'; message: string; id?: number };

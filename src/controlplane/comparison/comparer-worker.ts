@@ -92,16 +92,18 @@ port.on('message', (msg: ToComparer) => {
       case 'restore-noise':
         comparer.restoreNoise(msg.models);
         break;
-      case 'flush':
+      case 'flush': {
         // Everything queued before this message has been compared. Held pairs
         // stay held unless asked: released early they would report noise as signal.
-        if (msg.releaseHeld) outcomes.push(...comparer.releaseAll(Date.now()));
-        send({ type: 'processed', ids, outcomes });
+        if (msg.held === 'release') outcomes.push(...comparer.releaseAll(Date.now()));
+        const unjudged = msg.held === 'skip' ? comparer.dropHeld() : [];
+        send({ type: 'processed', ids, outcomes, ...(unjudged.length > 0 ? { unjudged } : {}) });
         ids = [];
         outcomes = [];
         reportNoise();
         send({ type: 'flushed' });
         break;
+      }
     }
   } catch (err) {
     send({ type: 'error', message: (err as Error).stack ?? String(err) });

@@ -17,6 +17,8 @@ import { createResultsWriter, NOISE_MODELS_META_KEY, type EndpointTotals } from 
 import { loadSilences } from './triage.ts';
 
 export const REDACTION_KEY_META = 'redaction-key';
+/** Skip reason of mismatches still held for noise learning when cutover stops. */
+export const HELD_AT_STOP = 'held_at_stop';
 
 
 export interface ComparisonOptions {
@@ -117,6 +119,14 @@ export function comparisonFeature(overrides: ComparisonOptions = {}): FeatureFac
         learned = report;
         writer.noise(report, models);
       },
+      onUnjudged(pairs) {
+        // Stopping before an endpoint's noise model could judge them: counted, not reported, so no noise shows up as a difference.
+        logger.warn({ pairs: pairs.length }, `${pairs.length} mismatch(es) held for noise learning were not judged before stop; counted as skipped (${HELD_AT_STOP})`);
+        for (const p of pairs) {
+          writer.countSkip(p.route, p.endpoint, p.method, HELD_AT_STOP, p.time);
+          telemetryApi()?.recordComparison(p.route, p.endpoint, 'skipped', HELD_AT_STOP, { requestId: p.requestId, time: p.time });
+        }
+      },
       onLost(lost, error) {
         logger.error({ error, lost: lost.length }, 'comparer failed; these pairs were not compared');
         const now = Date.now();
@@ -184,7 +194,7 @@ export function comparisonFeature(overrides: ComparisonOptions = {}): FeatureFac
     channels.mirrorBreaker.subscribe(onBreaker);
 
     const flush = async (): Promise<void> => {
-      await pool.flush(false);
+      await pool.flush();
       await writer.flush();
     };
 
@@ -206,7 +216,7 @@ export function comparisonFeature(overrides: ComparisonOptions = {}): FeatureFac
         channels.comparisonPair.unsubscribe(onPair);
         channels.comparisonSkipped.unsubscribe(onSkip);
         channels.mirrorBreaker.unsubscribe(onBreaker);
-        await pool.flush(false);
+        await pool.flush('skip');
         await pool.close();
         await writer.close();
       },

@@ -19,7 +19,7 @@ import {
   type NoiseModelSnapshot,
 } from '../../compare/index.ts';
 import type { NoiseStatus } from '../../storage/store.ts';
-import type { ComparerSettings, LearnedNoiseReport, NoiseDecision, PackedPair, PairOutcome, RouteCompareSettings, SilenceRule, UnpackedResponse } from './comparer-protocol.ts';
+import type { ComparerSettings, LearnedNoiseReport, NoiseDecision, PackedPair, PairOutcome, RouteCompareSettings, SilenceRule, UnjudgedPair, UnpackedResponse } from './comparer-protocol.ts';
 import { unpackBody, unpackResponse } from './comparer-protocol.ts';
 import { diffGroupId } from './diff-group-id.ts';
 import { buildSample, redactDifference, type DiffSample } from './sample-redaction.ts';
@@ -162,6 +162,17 @@ export class PairComparer {
   releaseAll(now: number): PairOutcome[] {
     const out: PairOutcome[] = [];
     for (const endpointKey of [...this.#held.keys()]) out.push(...this.#releaseEndpoint(endpointKey, now, true));
+    return out;
+  }
+
+  /** Gives up every held pair without a verdict (on stop), so the caller can count them. */
+  dropHeld(): UnjudgedPair[] {
+    const out: UnjudgedPair[] = [];
+    for (const queue of this.#held.values()) {
+      for (const h of queue) out.push({ requestId: h.requestId, route: h.route, endpoint: h.endpoint, method: h.method, time: h.time });
+    }
+    this.#held.clear();
+    this.#heldTotal = 0;
     return out;
   }
 

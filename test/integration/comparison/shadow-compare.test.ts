@@ -562,4 +562,29 @@ describe('shadow comparison', { timeout: 120_000 }, () => {
       await legacy.close();
     }
   });
+
+  it('counts mismatches still held for noise learning at stop as skipped (held_at_stop), without reporting them', async () => {
+    const legacy = await startBackend('legacy');
+    const candidate = await startBackend('candidate');
+    const dataDir = freshDir();
+    // Noise is learned (noiseSample > 0) but so rarely that no endpoint gets enough samples: every mismatch is held.
+    const config = { defaults: { shadow: { noiseSample: 0.0001 } } };
+    let h = await startProxy(dataDir, { legacy, candidate }, config);
+    try {
+      for (let i = 0; i < 3; i++) assert.equal((await get(h, '/products')).status, 200);
+      await h.comparison.flush();
+      assert.equal(seenCount(h), 0, `all three are held, none counted yet: ${JSON.stringify(h.comparison.totals())}`);
+      await h.runtime.close();
+      h = await startProxy(dataDir, { legacy, candidate }, config);
+      const products = totalsOf(h, '/products');
+      assert.deepEqual(products.skipped, { held_at_stop: 3 });
+      assert.equal(products.compared, 0);
+      const diffs = await api<{ groups: Group[] }>(h, 'GET', '/api/v1/diffs');
+      assert.deepEqual(diffs.body.groups, [], 'unjudged pairs are not reported: they may be noise');
+    } finally {
+      await h.runtime.close();
+      await candidate.close();
+      await legacy.close();
+    }
+  });
 });

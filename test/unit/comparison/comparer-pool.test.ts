@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ComparisonPairEvent } from '../../../src/dataplane/events.ts';
 import { createComparerPool } from '../../../src/controlplane/comparison/comparer-pool.ts';
-import type { ComparerSettings, PairOutcome } from '../../../src/controlplane/comparison/comparer-protocol.ts';
+import type { ComparerSettings, PairOutcome, UnjudgedPair } from '../../../src/controlplane/comparison/comparer-protocol.ts';
 
 const settings: ComparerSettings = {
   global: {},
@@ -35,6 +35,24 @@ describe('comparer pool', () => {
       assert.ok(events.every((e) => pool.submit(e)), 'the budget is free again');
       await pool.flush();
       assert.equal(events[0]!.served.body.toString(), 'a'.repeat(16), 'the published buffers are intact after transfer');
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("flush('skip') hands back held mismatches as unjudged instead of dropping them; 'keep' holds them", async () => {
+    const outcomes: PairOutcome[] = [];
+    const unjudged: UnjudgedPair[] = [];
+    const learning = { ...settings, fallback: { rules: undefined, learnsNoise: true }, holdMs: 60_000 };
+    const pool = createComparerPool({ settings: learning, maxInFlight: 100, maxInFlightBytes: 1 << 20, onOutcomes: (o) => outcomes.push(...o), onUnjudged: (p) => unjudged.push(...p), onNoise: () => {}, onLost: () => assert.fail('nothing is lost') });
+    try {
+      for (let i = 0; i < 4; i++) assert.ok(pool.submit(event(i)));
+      await pool.flush();
+      assert.deepEqual(outcomes.map((o) => o.verdict), ['match', 'match'], 'the two mismatches are held while noise is unknown');
+      assert.deepEqual(unjudged, []);
+      await pool.flush('skip');
+      assert.deepEqual(unjudged.map((p) => p.requestId), ['r1', 'r3']);
+      assert.equal(outcomes.length, 2, 'given up, not reported');
     } finally {
       await pool.close();
     }

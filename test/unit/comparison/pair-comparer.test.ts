@@ -84,6 +84,18 @@ describe('PairComparer', () => {
     assert.equal(c.heldCount, 0);
   });
 
+  it('gives up held pairs without a verdict when asked (on stop), and reports them as unjudged', () => {
+    const c = new PairComparer(settings({ fallback: { rules: undefined, learnsNoise: true }, holdMs: 60_000 }));
+    assert.deepEqual(c.compare(packPair(1, pair(response('legacy', { ts: 1 }), response('candidate', { ts: 2 }))), 0), []);
+    assert.deepEqual(c.compare(packPair(2, pair(response('legacy', { ts: 1 }), response('candidate', { ts: 3 }))), 5), []);
+    assert.equal(c.heldCount, 2);
+    const dropped = c.dropHeld();
+    assert.deepEqual(dropped.map((p) => [p.route, p.endpoint, p.method]), [['r', '/e', 'GET'], ['r', '/e', 'GET']]);
+    assert.equal(new Set(dropped.map((p) => p.requestId)).size, 2);
+    assert.equal(c.heldCount, 0);
+    assert.deepEqual(c.releaseAll(100_000), [], 'nothing is both dropped and reported');
+  });
+
   it('confirmed noise is always ignored, rejected noise always reported', () => {
     const c = new PairComparer(settings({ fallback: { rules: { noise: { minSamples: 1 } }, learnsNoise: false } }));
     const learn = () => c.compare(packPair(1, pair(response('legacy', { ts: 1, q: 1 }), response('candidate', { ts: 2, q: 2 }), response('legacy', { ts: 3, q: 3 }))), 0);
