@@ -58,6 +58,7 @@ PAIRS=${PAIRS:-6}
 #           (bench/run-without-comparison.ts: same data plane, no comparer subscribed)
 TARGET_TABLE=(
   "legacy|cutover, legacy mode (baseline)|legacy|normal|cli"
+  "legacy-again|A/A control: a second legacy-mode cutover (what identical configs differ by here)|legacy|normal|cli"
   "shadow-nocompare|shadow, same answers, comparison feature off|shadow|normal|nocompare"
   "shadow-same|shadow, candidate answers the same|shadow|normal|cli"
   "shadow-differ|shadow, candidate answers differ (full JSON diff)|shadow|differ|cli"
