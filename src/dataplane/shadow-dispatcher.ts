@@ -30,6 +30,8 @@ export interface ShadowLimiter {
   release(): void;
   readonly active: number;
   readonly queued: number;
+  /** Every slot runs and the queue is full: a `submit` now would be refused. */
+  readonly full: boolean;
 }
 
 /**
@@ -82,6 +84,9 @@ export function createShadowLimiter(options: ShadowLimits): ShadowLimiter {
     },
     get queued() {
       return queue.length - head;
+    },
+    get full() {
+      return active >= options.maxConcurrency && queue.length - head >= options.maxQueue;
     },
   };
 }
@@ -240,9 +245,11 @@ export function createMirroredServe(settings: MirroredServeSettings, deps: Mirro
       return;
     }
     const mirrorUpstream = shadow[mirrorTo]!;
-    if (breakers[mirrorTo]!.refusing(performance.now())) {
-      // The mirror would be refused anyway: serve as in legacy mode, without capturing a response nothing will compare.
-      publishSkip(ctx, 'circuit_open');
+    // A mirror that would be refused anyway is skipped up front, and the request served as in legacy mode,
+    // without capturing a response nothing will compare: under a backlog this is most requests.
+    const refusal = breakers[mirrorTo]!.refusing(performance.now()) ? 'circuit_open' : limiter.full ? 'queue_full' : undefined;
+    if (refusal !== undefined) {
+      publishSkip(ctx, refusal);
       new ClientExchange(ctx, res, servedUpstream, { fallbackPolicy }).start(ctx.hasBody ? req : null);
       return;
     }

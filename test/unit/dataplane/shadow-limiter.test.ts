@@ -11,10 +11,12 @@ describe('shadow limiter', () => {
     assert.deepEqual(ran, [1, 2]);
     assert.equal(limiter.active, 2);
     assert.equal(limiter.queued, 1);
+    assert.equal(limiter.full, true, 'the next submit would be refused');
     limiter.release();
     assert.deepEqual(ran, [1, 2, 3]);
     assert.equal(limiter.active, 2);
     assert.equal(limiter.queued, 0);
+    assert.equal(limiter.full, false, 'a queue slot is free again');
   });
 
   it('frees the slot of a task that declines, and skips past queued tasks that decline without recursion', () => {
