@@ -24,6 +24,8 @@
 #   PAIRED=1 PAIRS=6               paired A/B (default): legacy-mode and target cutovers side by
 #                                  side, runs alternating A B / B A, PAIRS pairs per load; the
 #                                  report gives the median of the per-pair ratios
+#   FRESH=1                        PAIRED=1: new A and B processes for every pair (0: one A for
+#                                  the whole run and one B per target, as before; faster)
 #   REPEAT=1                       PAIRED=0: run the whole target list this many times, interleaved
 #                                  (A B C A B C ...); the report shows medians, so a
 #                                  burst of load from something else on the machine
@@ -51,6 +53,7 @@ RESULTS_DIR=${RESULTS_DIR:-$ROOT/bench/results}
 REPEAT=${REPEAT:-1}
 PAIRED=${PAIRED:-1}
 PAIRS=${PAIRS:-6}
+FRESH=${FRESH:-1}
 
 # id | label | mode | candidate | runner
 #   candidate: normal (same answers), differ (other JSON values), slow (SLOW_DELAY_MS), hang (never answers)
@@ -195,37 +198,64 @@ record_comparison() { # record_comparison ID ADMIN_URL EXTRA_JSON
   printf '{%s"target":"%s","comparison":%s}\n' "$3" "$1" "$comp" >>"$ROWS"
 }
 
+# measure_pair PAIR LOAD_ROW ID LABEL: one A and one B run, in the order A B for odd
+# pairs and B A for even ones.
+measure_pair() {
+  local pair=$1 load=$2 id=$3 label=$4
+  if ((pair % 2)); then
+    measure legacy "cutover, legacy mode (baseline)" "$load" "$A_URL" "\"pair\":$pair,\"against\":\"$id\","
+    measure "$id" "$label" "$load" "$B_URL" "\"pair\":$pair,"
+  else
+    measure "$id" "$label" "$load" "$B_URL" "\"pair\":$pair,"
+    measure legacy "cutover, legacy mode (baseline)" "$load" "$A_URL" "\"pair\":$pair,\"against\":\"$id\","
+  fi
+}
+
 if [[ "$PAIRED" == 1 ]]; then
   # Paired A/B: a legacy-mode cutover (A) and the target (B) run side by side on
   # the same core; only one gets load at a time, alternating A B / B A for
   # PAIRS pairs per load. Each pair's ratio compares two runs a few seconds
   # apart, so load from anything else on the machine hits both alike.
-  start_cutover legacy legacy normal cli 0
-  A_PID=$CUT_PID; A_URL=$CUT_URL
+  # FRESH=1 starts a new A and B for every pair: two identical Node processes
+  # can settle at speeds 10-20% apart for their whole life (what the JIT made of
+  # their warm-up), and one long-lived A would tilt every pair the same way.
+  if [[ "$FRESH" != 1 ]]; then
+    start_cutover legacy legacy normal cli 0
+    A_PID=$CUT_PID; A_URL=$CUT_URL
+  fi
   for row in "${TARGET_TABLE[@]}"; do
     IFS='|' read -r id label mode cand runner <<<"$row"
     [[ "$id" == legacy ]] && continue
     selected "$TARGETS" "$id" || continue
+    if [[ "$FRESH" == 1 ]]; then
+      for pair in $(seq 1 "$PAIRS"); do
+        start_cutover legacy legacy normal cli 0
+        A_PID=$CUT_PID; A_URL=$CUT_URL
+        start_cutover "$id" "$mode" "$cand" "$runner" 1
+        B_PID=$CUT_PID; B_URL=$CUT_URL; B_ADMIN=$CUT_ADMIN
+        for load in "${LOAD_TABLE[@]}"; do
+          selected "$LOADS" "${load%%|*}" || continue
+          warm "$load" "$A_URL"; warm "$load" "$B_URL"
+          measure_pair "$pair" "$load" "$id" "$label"
+        done
+        record_comparison "$id" "$B_ADMIN" "\"pair\":$pair,"
+        stop_pid "$B_PID"; stop_pid "$A_PID"
+        sleep 1
+      done
+      continue
+    fi
     start_cutover "$id" "$mode" "$cand" "$runner" 1
     B_PID=$CUT_PID; B_URL=$CUT_URL; B_ADMIN=$CUT_ADMIN
     for load in "${LOAD_TABLE[@]}"; do
       selected "$LOADS" "${load%%|*}" || continue
       warm "$load" "$A_URL"; warm "$load" "$B_URL"
-      for pair in $(seq 1 "$PAIRS"); do
-        if ((pair % 2)); then
-          measure legacy "cutover, legacy mode (baseline)" "$load" "$A_URL" "\"pair\":$pair,\"against\":\"$id\","
-          measure "$id" "$label" "$load" "$B_URL" "\"pair\":$pair,"
-        else
-          measure "$id" "$label" "$load" "$B_URL" "\"pair\":$pair,"
-          measure legacy "cutover, legacy mode (baseline)" "$load" "$A_URL" "\"pair\":$pair,\"against\":\"$id\","
-        fi
-      done
+      for pair in $(seq 1 "$PAIRS"); do measure_pair "$pair" "$load" "$id" "$label"; done
     done
     record_comparison "$id" "$B_ADMIN" '"pair":0,'
     stop_pid "$B_PID"
     sleep 1
   done
-  stop_pid "$A_PID"
+  [[ "$FRESH" == 1 ]] || stop_pid "$A_PID"
 else
   for round in $(seq 1 "$REPEAT"); do
     for row in "${TARGET_TABLE[@]}"; do
