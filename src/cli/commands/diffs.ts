@@ -63,7 +63,7 @@ export function registerDiffsCommands(program: Command, api: () => AdminCall): v
     .option('--noise', 'include groups whose path is learned or confirmed noise')
     .option('--json', 'print JSON: an array of groups')
     .action(async (route: string | undefined, flags: { since?: string; until?: string; status?: string; noise?: boolean; json?: boolean }) => {
-      const out = await api()<{ groups: GroupBody[]; hiddenAsNoise: number }>(
+      const out = await api()<{ groups: GroupBody[]; hiddenAsNoise: number; held?: number }>(
         'GET',
         `/api/v1/diffs${query({ route, since: flags.since, until: flags.until, status: flags.status, noise: flags.noise ? 'show' : undefined })}`,
       );
@@ -71,8 +71,11 @@ export function registerDiffsCommands(program: Command, api: () => AdminCall): v
         process.stdout.write(`${JSON.stringify(out.groups, null, 2)}\n`);
         return;
       }
+      // Pairs held while noise is learned are not in any group yet; saying so keeps "no mismatches" from reading as "all clear".
+      const heldNote = (out.held ?? 0) > 0 ? `${out.held} mismatched pair(s) not reported yet: held until their endpoint's noise is learned (a minute at most)` : '';
       if (out.groups.length === 0) {
-        process.stdout.write(`no mismatches${out.hiddenAsNoise > 0 ? ` (${out.hiddenAsNoise} noise groups hidden; --noise shows them)` : ''}\n`);
+        const hidden = out.hiddenAsNoise > 0 ? ` (${out.hiddenAsNoise} noise groups hidden; --noise shows them)` : '';
+        process.stdout.write(`${heldNote === '' ? 'no mismatches' : 'no mismatches reported yet'}${hidden}\n${heldNote === '' ? '' : `${heldNote}\n`}`);
         return;
       }
       const table = renderTable(
@@ -90,7 +93,8 @@ export function registerDiffsCommands(program: Command, api: () => AdminCall): v
           g.silenced ? `${g.status}${g.triage?.expiresAt ? ` until ${iso(g.triage.expiresAt)}` : ''}` : g.expired ? 'open (expired)' : g.status,
         ]),
       );
-      const footer = out.hiddenAsNoise > 0 ? `\n${out.hiddenAsNoise} noise groups hidden (cutover noise lists the paths; --noise shows them)` : '';
+      const footer =
+        (out.hiddenAsNoise > 0 ? `\n${out.hiddenAsNoise} noise groups hidden (cutover noise lists the paths; --noise shows them)` : '') + (heldNote === '' ? '' : `\n${heldNote}`);
       process.stdout.write(`${table}${footer}\n`);
     });
 

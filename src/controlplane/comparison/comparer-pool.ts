@@ -38,6 +38,8 @@ export interface ComparerPool {
   close(): Promise<void>;
   readonly inFlight: number;
   readonly inFlightBytes: number;
+  /** Mismatches held in the worker while noise is learned, as of its last reply. */
+  readonly held: number;
 }
 
 interface InFlight {
@@ -61,6 +63,7 @@ export function createComparerPool(options: ComparerPoolOptions): ComparerPool {
   let inFlightBytes = 0;
   let nextId = 1;
   let closed = false;
+  let held = 0;
   let flushWaiters: Array<() => void> = [];
   let worker: Worker;
   // Pairs of one event-loop turn go in one message: a postMessage costs a few
@@ -90,6 +93,7 @@ export function createComparerPool(options: ComparerPoolOptions): ComparerPool {
       switch (msg.type) {
         case 'processed':
           for (const id of msg.ids) done(id);
+          held = msg.held;
           if (msg.outcomes.length > 0) options.onOutcomes(msg.outcomes);
           if (msg.unjudged !== undefined) options.onUnjudged?.(msg.unjudged);
           break;
@@ -184,6 +188,9 @@ export function createComparerPool(options: ComparerPoolOptions): ComparerPool {
     },
     get inFlightBytes() {
       return inFlightBytes;
+    },
+    get held() {
+      return held;
     },
   };
 }

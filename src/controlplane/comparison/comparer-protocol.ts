@@ -131,7 +131,8 @@ export type ToComparer =
   | { type: 'flush'; held: HeldOnFlush };
 
 export type FromComparer =
-  | { type: 'processed'; ids: number[]; outcomes: PairOutcome[]; unjudged?: UnjudgedPair[] }
+  /** `held`: mismatches the comparer holds right now while their endpoints' noise is learned. */
+  | { type: 'processed'; ids: number[]; outcomes: PairOutcome[]; held: number; unjudged?: UnjudgedPair[] }
   | { type: 'noise'; learned: LearnedNoiseReport[]; models: Record<string, NoiseModelSnapshot> }
   | { type: 'flushed' }
   | { type: 'error'; message: string; id?: number };

@@ -46,7 +46,7 @@ const flushSoon = (): void => {
   setImmediate(() => {
     scheduled = false;
     if (ids.length === 0 && outcomes.length === 0) return;
-    send({ type: 'processed', ids, outcomes });
+    send({ type: 'processed', ids, outcomes, held: comparer.heldCount });
     ids = [];
     outcomes = [];
   });
@@ -97,7 +97,7 @@ port.on('message', (msg: ToComparer) => {
         // stay held unless asked: released early they would report noise as signal.
         if (msg.held === 'release') outcomes.push(...comparer.releaseAll(Date.now()));
         const unjudged = msg.held === 'skip' ? comparer.dropHeld() : [];
-        send({ type: 'processed', ids, outcomes, ...(unjudged.length > 0 ? { unjudged } : {}) });
+        send({ type: 'processed', ids, outcomes, held: comparer.heldCount, ...(unjudged.length > 0 ? { unjudged } : {}) });
         ids = [];
         outcomes = [];
         reportNoise();

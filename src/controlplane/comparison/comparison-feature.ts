@@ -38,6 +38,8 @@ export interface ComparisonApi {
   flush(): Promise<void>;
   totals(): EndpointTotals[];
   learnedNoise(): readonly LearnedNoiseReport[];
+  /** Mismatched pairs held until their endpoint's noise can be judged (reported within `holdMs`). */
+  held(): number;
   load(): { inFlight: number; inFlightBytes: number; busy: number };
 }
 
@@ -202,13 +204,14 @@ export function comparisonFeature(overrides: ComparisonOptions = {}): FeatureFac
       flush,
       totals: () => writer.totals(),
       learnedNoise: () => learned,
+      held: () => pool.held,
       load: () => ({ inFlight: pool.inFlight, inFlightBytes: pool.inFlightBytes, busy }),
     };
 
     return {
       name: 'comparison',
       api,
-      routes: createDiffsRoutes({ store, totals: api.totals, learnedNoise: api.learnedNoise, changed: pushDecisions, flush }),
+      routes: createDiffsRoutes({ store, totals: api.totals, learnedNoise: api.learnedNoise, held: api.held, changed: pushDecisions, flush }),
       onConfig(config) {
         pool.configure(comparerSettings(config, key, options));
       },

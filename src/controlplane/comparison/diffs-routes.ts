@@ -25,6 +25,8 @@ export interface DiffsRoutesDeps {
   totals(): EndpointTotals[];
   /** What the comparer's noise models call noise right now. */
   learnedNoise(): readonly LearnedNoiseReport[];
+  /** Mismatched pairs not reported yet: held until their endpoint's noise can be judged. */
+  held(): number;
   /** After a triage or noise decision: the comparer must see it at once. */
   changed(): Promise<void>;
   /** Settles pending results so a read right after traffic sees them (tests, `?flush=1`). */
@@ -136,7 +138,7 @@ export function createDiffsRoutes(deps: DiffsRoutesDeps): AdminRoute[] {
           groups.push({ ...g, compared: t?.compared ?? 0 });
           if (groups.length >= limit) break;
         }
-        return { body: { groups, endpoints: totals, hiddenAsNoise } };
+        return { body: { groups, endpoints: totals, hiddenAsNoise, held: deps.held() } };
       },
     },
     {

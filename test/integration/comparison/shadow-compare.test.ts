@@ -563,7 +563,7 @@ describe('shadow comparison', { timeout: 120_000 }, () => {
     }
   });
 
-  it('counts mismatches still held for noise learning at stop as skipped (held_at_stop), without reporting them', async () => {
+  it('says how many mismatches are held for noise learning, and counts those still held at stop as skipped (held_at_stop)', async () => {
     const legacy = await startBackend('legacy');
     const candidate = await startBackend('candidate');
     const dataDir = freshDir();
@@ -574,13 +574,19 @@ describe('shadow comparison', { timeout: 120_000 }, () => {
       for (let i = 0; i < 3; i++) assert.equal((await get(h, '/products')).status, 200);
       await h.comparison.flush();
       assert.equal(seenCount(h), 0, `all three are held, none counted yet: ${JSON.stringify(h.comparison.totals())}`);
+      const pending = await api<{ groups: Group[]; held: number }>(h, 'GET', '/api/v1/diffs');
+      assert.deepEqual([pending.body.groups.length, pending.body.held], [0, 3], 'the API says mismatches are waiting, not that there are none');
+      const printed = await cli(h, 'diffs');
+      assert.match(printed, /^no mismatches reported yet\n3 mismatched pair\(s\) not reported yet: held until their endpoint's noise is learned/);
       await h.runtime.close();
       h = await startProxy(dataDir, { legacy, candidate }, config);
       const products = totalsOf(h, '/products');
       assert.deepEqual(products.skipped, { held_at_stop: 3 });
       assert.equal(products.compared, 0);
-      const diffs = await api<{ groups: Group[] }>(h, 'GET', '/api/v1/diffs');
+      const diffs = await api<{ groups: Group[]; held: number }>(h, 'GET', '/api/v1/diffs');
       assert.deepEqual(diffs.body.groups, [], 'unjudged pairs are not reported: they may be noise');
+      assert.equal(diffs.body.held, 0);
+      assert.equal(await cli(h, 'diffs'), 'no mismatches\n');
     } finally {
       await h.runtime.close();
       await candidate.close();

@@ -50,7 +50,9 @@ describe('comparer pool', () => {
       await pool.flush();
       assert.deepEqual(outcomes.map((o) => o.verdict), ['match', 'match'], 'the two mismatches are held while noise is unknown');
       assert.equal(unjudged.length, 0);
+      assert.equal(pool.held, 2, 'the pool knows how many are held');
       await pool.flush('skip');
+      assert.equal(pool.held, 0);
       assert.deepEqual(unjudged.map((p) => p.requestId), ['r1', 'r3']);
       assert.equal(outcomes.length, 2, 'given up, not reported');
     } finally {
