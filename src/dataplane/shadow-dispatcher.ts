@@ -99,6 +99,12 @@ export function publishSkip(ctx: RequestContext, reason: ExtendedSkipReason): vo
   }
 }
 
+/** Serves the request as in legacy mode (nothing captured, nothing mirrored) and counts why it was not compared. */
+function serveUncompared(ctx: RequestContext, req: IncomingMessage, res: ServerResponse, upstream: Upstream, fallbackPolicy: FallbackPolicy | undefined, reason: ExtendedSkipReason): void {
+  publishSkip(ctx, reason);
+  new ClientExchange(ctx, res, upstream, { fallbackPolicy }).start(ctx.hasBody ? req : null);
+}
+
 export interface MirroredServeSettings {
   sample: number;
   /** The route's mirror timeout (header and idle), which may differ from the shadow pools' default. */
@@ -235,13 +241,11 @@ export function createMirroredServe(settings: MirroredServeSettings, deps: Mirro
     const safe = SAFE_METHODS.has(ctx.method);
     const servedUpstream = primary[servedBy]!;
     if (!safe && !settings.mirrorUnsafe) {
-      publishSkip(ctx, 'unsafe_method');
-      new ClientExchange(ctx, res, servedUpstream, { fallbackPolicy }).start(ctx.hasBody ? req : null);
+      serveUncompared(ctx, req, res, servedUpstream, fallbackPolicy, 'unsafe_method');
       return;
     }
     if (settings.sample < 1 && Math.random() >= settings.sample) {
-      publishSkip(ctx, 'sampled_out');
-      new ClientExchange(ctx, res, servedUpstream, { fallbackPolicy }).start(ctx.hasBody ? req : null);
+      serveUncompared(ctx, req, res, servedUpstream, fallbackPolicy, 'sampled_out');
       return;
     }
     const mirrorUpstream = shadow[mirrorTo]!;
@@ -249,8 +253,7 @@ export function createMirroredServe(settings: MirroredServeSettings, deps: Mirro
     // without capturing a response nothing will compare: under a backlog this is most requests.
     const refusal = breakers[mirrorTo]!.refusing(performance.now()) ? 'circuit_open' : limiter.full ? 'queue_full' : undefined;
     if (refusal !== undefined) {
-      publishSkip(ctx, refusal);
-      new ClientExchange(ctx, res, servedUpstream, { fallbackPolicy }).start(ctx.hasBody ? req : null);
+      serveUncompared(ctx, req, res, servedUpstream, fallbackPolicy, refusal);
       return;
     }
     let noiseUpstream: Upstream | undefined;
