@@ -75,7 +75,8 @@ export function registerDiffsCommands(program: Command, api: () => AdminCall): v
       const heldNote = (out.held ?? 0) > 0 ? `${out.held} mismatched pair(s) not reported yet: held until their endpoint's noise is learned (a minute at most)` : '';
       if (out.groups.length === 0) {
         const hidden = out.hiddenAsNoise > 0 ? ` (${out.hiddenAsNoise} noise groups hidden; --noise shows them)` : '';
-        process.stdout.write(`${heldNote === '' ? 'no mismatches' : 'no mismatches reported yet'}${hidden}\n${heldNote === '' ? '' : `${heldNote}\n`}`);
+        const lines = heldNote === '' ? [`no mismatches${hidden}`] : [`no mismatches reported yet${hidden}`, heldNote];
+        process.stdout.write(`${lines.join('\n')}\n`);
         return;
       }
       const table = renderTable(
