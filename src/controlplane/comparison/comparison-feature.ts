@@ -107,6 +107,12 @@ export function comparisonFeature(overrides: ComparisonOptions = {}): FeatureFac
       flushMs: options.flushMs,
     });
 
+    /** A pair that was not compared: counted in the stored totals and in telemetry, under `reason`. */
+    const countSkipped = (p: { route: string; endpoint: string; method: string; requestId?: string }, reason: string, time: number): void => {
+      writer.countSkip(p.route, p.endpoint, p.method, reason, time);
+      telemetryApi()?.recordComparison(p.route, p.endpoint, 'skipped', reason, { requestId: p.requestId, time });
+    };
+
     const pool = createComparerPool({
       settings: comparerSettings(context.config(), key, options),
       scheduling: options.comparerScheduling,
@@ -124,18 +130,12 @@ export function comparisonFeature(overrides: ComparisonOptions = {}): FeatureFac
       onUnjudged(pairs) {
         // Stopping before an endpoint's noise model could judge them: counted, not reported, so no noise shows up as a difference.
         logger.warn({ pairs: pairs.length }, `${pairs.length} mismatch(es) held for noise learning were not judged before stop; counted as skipped (${HELD_AT_STOP})`);
-        for (const p of pairs) {
-          writer.countSkip(p.route, p.endpoint, p.method, HELD_AT_STOP, p.time);
-          telemetryApi()?.recordComparison(p.route, p.endpoint, 'skipped', HELD_AT_STOP, { requestId: p.requestId, time: p.time });
-        }
+        for (const p of pairs) countSkipped(p, HELD_AT_STOP, p.time);
       },
       onLost(lost, error) {
         logger.error({ error, lost: lost.length }, 'comparer failed; these pairs were not compared');
         const now = Date.now();
-        for (const p of lost) {
-          writer.countSkip(p.route, p.endpoint, p.method, 'comparer_error', now);
-          telemetryApi()?.recordComparison(p.route, p.endpoint, 'skipped', 'comparer_error');
-        }
+        for (const p of lost) countSkipped(p, 'comparer_error', now);
       },
     });
 
@@ -176,8 +176,7 @@ export function comparisonFeature(overrides: ComparisonOptions = {}): FeatureFac
       const event = message as ComparisonPairEvent;
       if (pool.submit(event)) return;
       busy += 1;
-      writer.countSkip(event.route, event.endpoint, event.method, 'comparer_busy', event.time);
-      telemetryApi()?.recordComparison(event.route, event.endpoint, 'skipped', 'comparer_busy', { requestId: event.requestId, time: event.time });
+      countSkipped(event, 'comparer_busy', event.time);
     };
     const onSkip = (message: unknown): void => {
       const e = message as ComparisonSkippedEvent;
