@@ -7,6 +7,7 @@
  */
 import type { Logger } from 'pino';
 import type { NoiseModelSnapshot } from '../../compare/index.ts';
+import { createTupleMap } from '../../core/tuple-map.ts';
 import type { DiffObservation, NoiseRow, Store } from '../../storage/store.ts';
 import type { LearnedNoiseReport, PairOutcome } from './comparer-protocol.ts';
 
@@ -56,8 +57,6 @@ export interface ResultsWriter {
   close(): Promise<void>;
 }
 
-const keyOf = (route: string, method: string, endpoint: string) => `${route}\n${method}\n${endpoint}`;
-
 /**
  * @example
  * const writer = await createResultsWriter({ store, logger, samplesPerGroup: () => 5, retention: () => ({ olderThan: Date.now() - 7 * 86_400_000, maxRows: 1e6 }) });
@@ -66,7 +65,7 @@ const keyOf = (route: string, method: string, endpoint: string) => `${route}\n${
 export async function createResultsWriter(options: ResultsWriterOptions): Promise<ResultsWriter> {
   const { store, logger } = options;
   const maxPendingGroups = options.maxPendingGroups ?? 50_000;
-  const totals = new Map<string, EndpointTotals>();
+  const totals = createTupleMap<EndpointTotals>();
   let pending = new Map<string, PendingGroup>();
   let pendingNoise: NoiseRow[] | undefined;
   let pendingModels: Record<string, NoiseModelSnapshot> | undefined;
@@ -78,19 +77,16 @@ export async function createResultsWriter(options: ResultsWriterOptions): Promis
   const saved = await store.getMeta(TOTALS_META_KEY);
   if (saved !== undefined) {
     try {
-      for (const t of JSON.parse(saved) as EndpointTotals[]) totals.set(keyOf(t.route, t.method, t.endpoint), t);
+      for (const t of JSON.parse(saved) as EndpointTotals[]) totals.set(t, t.route, t.method, t.endpoint);
     } catch (err) {
       logger.warn({ err }, 'comparison totals in the store are unreadable; counting from zero');
     }
   }
 
   const totalsFor = (route: string, method: string, endpoint: string, time: number): EndpointTotals => {
-    const k = keyOf(route, method, endpoint);
-    let t = totals.get(k);
-    if (t === undefined) {
-      t = { route, method, endpoint, match: 0, mismatch: 0, compared: 0, skipped: {}, firstSeen: time, lastSeen: time };
-      totals.set(k, t);
-    }
+    const t =
+      totals.get(route, method, endpoint) ??
+      totals.set({ route, method, endpoint, match: 0, mismatch: 0, compared: 0, skipped: {}, firstSeen: time, lastSeen: time }, route, method, endpoint);
     if (time < t.firstSeen) t.firstSeen = time;
     if (time > t.lastSeen) t.lastSeen = time;
     totalsDirty = true;

@@ -4,6 +4,7 @@
  * remembers how much of its count is already persisted and only the
  * difference is written; a failed write is simply retried with a larger delta.
  */
+import { createTupleMap, type TupleMap } from '../../core/tuple-map.ts';
 import type { ComparisonCountRow } from '../../storage/store.ts';
 
 export type ComparisonOutcome = 'match' | 'mismatch' | 'skipped';
@@ -62,8 +63,6 @@ export interface ComparisonCounts {
 /** The running total of evicted minutes sits at a minute no real time maps to. */
 const ARCHIVE = -Infinity;
 
-const keyOf = (route: string, endpoint: string, outcome: string, reason: string) => `${route}\n${endpoint}\n${outcome}\n${reason}`;
-
 /**
  * @example
  * const counts = createComparisonCounts();
@@ -73,21 +72,15 @@ const keyOf = (route: string, endpoint: string, outcome: string, reason: string)
  * commit();
  */
 export function createComparisonCounts(): ComparisonCounts {
-  const minutes = new Map<number, Map<string, CountCell>>();
+  const minutes = new Map<number, TupleMap<CountCell>>();
 
   const cellFor = (minute: number, route: string, endpoint: string, outcome: ComparisonOutcome, reason: string): CountCell => {
     let cells = minutes.get(minute);
     if (cells === undefined) {
-      cells = new Map();
+      cells = createTupleMap();
       minutes.set(minute, cells);
     }
-    const key = keyOf(route, endpoint, outcome, reason);
-    let cell = cells.get(key);
-    if (cell === undefined) {
-      cell = { route, endpoint, outcome, reason, count: 0, persisted: 0 };
-      cells.set(key, cell);
-    }
-    return cell;
+    return cells.get(route, endpoint, outcome, reason) ?? cells.set({ route, endpoint, outcome, reason, count: 0, persisted: 0 }, route, endpoint, outcome, reason);
   };
 
   return {

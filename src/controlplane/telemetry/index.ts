@@ -15,6 +15,7 @@
 import { BACKEND_NAMES, type CutoverConfig } from '../../config/schema.ts';
 import { systemClock, type Clock } from '../../core/clock.ts';
 import { CutoverError, ErrorCodes } from '../../core/errors.ts';
+import { createTupleMap } from '../../core/tuple-map.ts';
 import { channels, type ComparisonSkippedEvent, type ExchangeEvent, type RequestEvent, type Role } from '../../dataplane/events.ts';
 import type { Feature, FeatureContext, FeatureFactory } from '../feature.ts';
 import { createAccessLog, type AccessLog } from './access-log.ts';
@@ -93,7 +94,7 @@ export async function createTelemetry(context: FeatureContext, options: Telemetr
   const window = createMinuteWindow();
   const counts = createComparisonCounts();
   const cells = new Map<string, Cell>();
-  const comparisonTotals = new Map<string, ComparisonTotal>();
+  const comparisonTotals = createTupleMap<ComparisonTotal>();
   const reasons = new Set<string>();
   let storeWriteFailures = 0;
 
@@ -188,7 +189,8 @@ export async function createTelemetry(context: FeatureContext, options: Telemetr
   let accessLog: AccessLog | undefined;
   let outcomesCarryIds = false;
 
-  const recordComparison = (route: string, endpoint: string, outcome: ComparisonOutcome, reason?: string, details?: ComparisonDetails): void => {
+  /** Counts one outcome; called once per mirrored request, so a repeat allocates nothing. */
+  const countComparison = (route: string, endpoint: string, outcome: ComparisonOutcome, reason: string | undefined, time: number): void => {
     const r = cap.route(route);
     const ep = cap.endpoint(r, endpoint);
     let why = outcome === 'skipped' ? (reason ?? '') : '';
@@ -196,11 +198,14 @@ export async function createTelemetry(context: FeatureContext, options: Telemetr
       if (reasons.size < MAX_REASONS) reasons.add(why);
       else why = 'other';
     }
-    counts.add(minuteOf(details?.time ?? clock.now()), r, ep, outcome, why, 1);
-    const k = `${r}\n${ep}\n${outcome}\n${why}`;
-    const t = comparisonTotals.get(k);
-    if (t === undefined) comparisonTotals.set(k, { route: r, endpoint: ep, outcome, reason: why, count: 1 });
+    counts.add(minuteOf(time), r, ep, outcome, why, 1);
+    const t = comparisonTotals.get(r, ep, outcome, why);
+    if (t === undefined) comparisonTotals.set({ route: r, endpoint: ep, outcome, reason: why, count: 1 }, r, ep, outcome, why);
     else t.count++;
+  };
+
+  const recordComparison = (route: string, endpoint: string, outcome: ComparisonOutcome, reason?: string, details?: ComparisonDetails): void => {
+    countComparison(route, endpoint, outcome, reason, details?.time ?? clock.now());
     if (details?.requestId !== undefined) {
       if (!outcomesCarryIds) {
         outcomesCarryIds = true;
@@ -212,7 +217,7 @@ export async function createTelemetry(context: FeatureContext, options: Telemetr
 
   const onSkipped = (message: unknown): void => {
     const e = message as ComparisonSkippedEvent;
-    recordComparison(e.route, e.endpoint, 'skipped', e.reason, { time: e.time });
+    countComparison(e.route, e.endpoint, 'skipped', e.reason, e.time);
   };
 
   const onRequest = (message: unknown): void => {
