@@ -74,9 +74,15 @@ describe('cutover bench', { timeout: 120_000 }, () => {
     const p50 = s.ratios.p50.value!;
     process.stdout.write(`# bench: p50 ratio ${p50.toFixed(3)} (legacy ${s.legacy.p50} ms, candidate ${s.candidate.p50} ms), p95 ratio ${s.ratios.p95.value?.toFixed(3)}, throughput ratio ${s.ratios.throughput.value?.toFixed(3)}\n`);
     assert.ok(Math.abs(p50 - expected) <= 0.05 * expected, `p50 ratio ${p50.toFixed(3)} is not within 5% of ${expected} (legacy ${s.legacy.p50} ms, candidate ${s.candidate.p50} ms)`);
-    // The tail carries the machine's scheduling noise on top of the delay, shared by both sides but not in proportion; it only has to be in the right region.
+    // The tail carries the machine's scheduling stalls on top of the delay. They are absolute, not proportional:
+    // on a contended VM legacy's p95 once read 114 ms for its 100 ms (ratio 1.75). So each side's p95 must sit at or
+    // above its delay (less the sketch's 1%) and at most 40 ms over it, and the ratio in the region that allows.
     const p95 = s.ratios.p95.value!;
-    assert.ok(Math.abs(p95 - expected) <= 0.1 * expected, `p95 ratio ${p95.toFixed(3)} is not within 10% of ${expected}`);
+    for (const [side, ms] of [['legacy', LEGACY_MS], ['candidate', CANDIDATE_MS]] as const) {
+      const q = s[side].p95!;
+      assert.ok(q >= ms * 0.99 && q <= ms + 40, `${side} p95 ${q} ms is not within [${ms}, ${ms + 40}] ms`);
+    }
+    assert.ok(p95 >= CANDIDATE_MS / (LEGACY_MS + 40) && p95 <= (CANDIDATE_MS + 40) / LEGACY_MS, `p95 ratio ${p95.toFixed(3)} is outside what the delays allow`);
     // A closed loop of 8 connections: throughput is connections / latency, so half as much.
     assert.ok(Math.abs(s.ratios.throughput.value! - 1 / expected) <= 0.05 / expected, `throughput ratio ${s.ratios.throughput.value}`);
     // Every measured request went to the path asked for, and both sides saw the same one.
