@@ -52,12 +52,15 @@ export type CaptureListener = (captured: CapturedResponse) => void;
 /** Decides, after a failure before any response byte, whether to retry elsewhere. Returns true when it took over. */
 export type FallbackPolicy = (exchange: ClientExchange, cause: FailureCause) => boolean;
 
+/** What an upstream request is made of; a RequestContext is one, and so is a mirror job another thread received. */
+export type UpstreamRequest = Pick<RequestContext, 'method' | 'url' | 'headers'>;
+
 /** `timeout`: header and idle timeouts of this request's own (a route's mirror timeout), when they differ from the pool's. */
-function dispatchTo(upstream: Upstream, ctx: RequestContext, body: Body, handler: Dispatcher.DispatchHandler, timeout?: number): void {
+function dispatchTo(upstream: Upstream, request: UpstreamRequest, body: Body, handler: Dispatcher.DispatchHandler, timeout?: number): void {
   const options: Dispatcher.DispatchOptions = {
-    path: upstream.pathPrefix === '' ? ctx.url : upstream.pathPrefix + ctx.url,
-    method: ctx.method as Dispatcher.HttpMethod,
-    headers: headersFor(ctx, upstream),
+    path: upstream.pathPrefix === '' ? request.url : upstream.pathPrefix + request.url,
+    method: request.method as Dispatcher.HttpMethod,
+    headers: headersFor(request, upstream),
     body,
   };
   if (timeout !== undefined && timeout !== upstream.headersTimeout) {
@@ -67,19 +70,20 @@ function dispatchTo(upstream: Upstream, ctx: RequestContext, body: Body, handler
   upstream.pool.dispatch(options, handler);
 }
 
-function publishExchange(
+/** `t0`: performance.now() on this thread when the exchange started; the durations may come from another thread's clock. */
+function publishTimedExchange(
   ctx: RequestContext,
   backend: BackendName,
   role: Role,
   status: number,
   failure: FailureCause | undefined,
   t0: number,
-  ttfb: number,
+  ttfbMs: number,
+  totalMs: number,
   responseBytes: number,
   fallback: boolean,
   clientAborted: boolean,
 ): void {
-  const now = performance.now();
   const event: ExchangeEvent = {
     requestId: ctx.requestId,
     route: ctx.routeId,
@@ -89,8 +93,8 @@ function publishExchange(
     role,
     status,
     startedAt: ctx.startedAt + (t0 - ctx.t0),
-    ttfbMs: status === 0 ? now - t0 : ttfb,
-    totalMs: now - t0,
+    ttfbMs,
+    totalMs,
     requestBytes: ctx.requestBytes,
     responseBytes,
   };
@@ -98,6 +102,16 @@ function publishExchange(
   if (fallback) event.fallback = true;
   if (clientAborted) event.clientAborted = true;
   channels.exchange.publish(event);
+}
+
+/**
+ * Publishes a finished mirror as a `shadow` exchange, when anyone listens.
+ * `t0` is when this thread sent it; its timings are the captured ones.
+ */
+export function publishMirrorExchange(ctx: RequestContext, captured: CapturedResponse, t0: number, responseBytes: number): void {
+  if (!channels.exchange.hasSubscribers) return;
+  const ttfb = captured.status === 0 ? captured.totalMs : captured.ttfbMs;
+  publishTimedExchange(ctx, captured.backend, 'shadow', captured.status, captured.failure, t0, ttfb, captured.totalMs, responseBytes, false, false);
 }
 
 const kExchange = Symbol('cutover.exchange');
@@ -240,7 +254,8 @@ export class ClientExchange implements Dispatcher.DispatchHandler {
   private finish(failure: FailureCause | undefined, clientAborted = false, handedOver = false): void {
     const ctx = this.ctx;
     if (channels.exchange.hasSubscribers) {
-      publishExchange(ctx, this.upstream.name, 'primary', this.status, failure, this.t0, this.ttfb, this.bytes, this.fallback, clientAborted);
+      const totalMs = performance.now() - this.t0;
+      publishTimedExchange(ctx, this.upstream.name, 'primary', this.status, failure, this.t0, this.status === 0 ? totalMs : this.ttfb, totalMs, this.bytes, this.fallback, clientAborted);
     }
     if (channels.request.hasSubscribers && !handedOver) {
       const event: RequestEvent = {
@@ -275,30 +290,37 @@ export class ClientExchange implements Dispatcher.DispatchHandler {
   }
 }
 
-/** Sends a copy of the request to another backend and captures its answer; nobody waits on it. */
+/** Called once when a mirror has finished: what it captured, and how many body bytes came back (captured or not). */
+export type MirrorListener = (captured: CapturedResponse, responseBytes: number) => void;
+
+/**
+ * Sends a copy of the request to another backend and captures its answer;
+ * nobody waits on it. It publishes nothing itself, so the same exchange runs
+ * on the proxying thread or on the mirror thread (mirror-transport.ts).
+ */
 export class MirrorExchange implements Dispatcher.DispatchHandler {
-  readonly ctx: RequestContext;
+  readonly request: UpstreamRequest;
   readonly upstream: Upstream;
   readonly capture: BodyCapture;
   readonly timeout: number;
-  readonly onCaptured: CaptureListener;
+  readonly onDone: MirrorListener;
   t0 = 0;
   ttfb = 0;
   bytes = 0;
   status = 0;
   headers: ResponseHeaders = {};
 
-  constructor(ctx: RequestContext, upstream: Upstream, captureLimit: number, timeout: number, onCaptured: CaptureListener) {
-    this.ctx = ctx;
+  constructor(request: UpstreamRequest, upstream: Upstream, captureLimit: number, timeout: number, onDone: MirrorListener) {
+    this.request = request;
     this.upstream = upstream;
     this.capture = new BodyCapture(captureLimit);
     this.timeout = timeout;
-    this.onCaptured = onCaptured;
+    this.onDone = onDone;
   }
 
   start(body: Buffer | null): void {
     this.t0 = performance.now();
-    dispatchTo(this.upstream, this.ctx, body, this, this.timeout);
+    dispatchTo(this.upstream, this.request, body, this, this.timeout);
   }
 
   onRequestStart(): void {}
@@ -324,9 +346,6 @@ export class MirrorExchange implements Dispatcher.DispatchHandler {
   }
 
   private finish(failure: FailureCause | undefined): void {
-    if (channels.exchange.hasSubscribers) {
-      publishExchange(this.ctx, this.upstream.name, 'shadow', failure === undefined ? this.status : 0, failure, this.t0, this.ttfb, this.bytes, false, false);
-    }
     const captured: CapturedResponse = {
       backend: this.upstream.name,
       status: failure === undefined ? this.status : 0,
@@ -337,6 +356,6 @@ export class MirrorExchange implements Dispatcher.DispatchHandler {
       totalMs: performance.now() - this.t0,
     };
     if (failure !== undefined) captured.failure = failure;
-    this.onCaptured(captured);
+    this.onDone(captured, this.bytes);
   }
 }
