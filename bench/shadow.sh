@@ -67,8 +67,6 @@ TARGET_TABLE=(
   "shadow-differ|shadow, candidate answers differ (full JSON diff)|shadow|differ|cli"
   "shadow-slow|shadow, candidate ${SLOW_DELAY_MS} ms slower|shadow|slow|cli"
   "shadow-hang|shadow, candidate never answers|shadow|hang|cli"
-  "shadow-slow-thread|shadow, candidate ${SLOW_DELAY_MS} ms slower, mirrors on the mirror thread (shadow.thread: worker)|shadow+thread|slow|cli"
-  "shadow-hang-thread|shadow, candidate never answers, mirrors on the mirror thread (shadow.thread: worker)|shadow+thread|hang|cli"
 )
 # id | path | connections | wrk script
 LOAD_TABLE=(
@@ -150,16 +148,13 @@ wait_quiet() {
 # start_cutover ID MODE CANDIDATE RUNNER SLOT: starts one cutover on the
 # ports of SLOT (0 or 1); sets CUT_PID, CUT_URL, CUT_ADMIN.
 start_cutover() {
-  local id=$1 mode=$2 cand=$3 runner=$4 slot=$5 text thread=main
-  # "shadow+thread": shadow mode with mirrors sent from the mirror thread (defaults.shadow.thread: worker)
-  if [[ "$mode" == *+thread ]]; then mode=${mode%+thread}; thread=worker; fi
+  local id=$1 mode=$2 cand=$3 runner=$4 slot=$5 text
   local listen="127.0.0.1:$((PORT_PROXY + slot))" admin="127.0.0.1:$((PORT_ADMIN + slot))"
   local data_dir="$TMP/data-$id-$slot-$RANDOM"; mkdir -p "$data_dir"
   text=$(<bench/configs/shadow.yaml)
   text=${text//'${LISTEN}'/"$listen"}; text=${text//'${ADMIN}'/"$admin"}
   text=${text//'${DATA_DIR}'/"$data_dir"}; text=${text//'${LEGACY_URL}'/"http://127.0.0.1:$PORT_LEGACY"}
   text=${text//'${CANDIDATE_URL}'/"http://127.0.0.1:${CAND_PORT[$cand]}"}; text=${text//'${MODE}'/"$mode"}
-  text=${text//'${MIRROR_THREAD}'/"$thread"}
   printf '%s\n' "$text" >"$TMP/$id-$slot.yaml"
   log "target $id: starting"
   if [[ "$runner" == nocompare ]]; then
