@@ -84,13 +84,6 @@ export const shadowSchema = z
     captureLimit: shadowFields.captureLimit.default(1024 * 1024),
     mirrorUnsafe: shadowFields.mirrorUnsafe.default(false),
     noiseSample: shadowFields.noiseSample.default(0.01),
-    thread: z
-      .enum(['main', 'worker'])
-      .default('main')
-      .meta({
-        description:
-          'Where mirrors are sent from: main = the proxying thread; worker = a thread of their own (SCHED_IDLE when the proxy has no spare core), so mirroring takes no CPU time a client request wants. See docs/shadow.md before using worker with shadow-mode latency gates.',
-      }),
     breaker: z
       .object({
         failures: z.number().int().nonnegative().default(10).meta({ description: 'Mirrors to one backend that fail in a row (timeout, refused, reset) before mirroring to it pauses; 0 = never pause.' }),

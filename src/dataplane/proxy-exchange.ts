@@ -52,15 +52,12 @@ export type CaptureListener = (captured: CapturedResponse) => void;
 /** Decides, after a failure before any response byte, whether to retry elsewhere. Returns true when it took over. */
 export type FallbackPolicy = (exchange: ClientExchange, cause: FailureCause) => boolean;
 
-/** What an upstream request is made of; a RequestContext is one, and so is a mirror job another thread received. */
-export type UpstreamRequest = Pick<RequestContext, 'method' | 'url' | 'headers'>;
-
 /** `timeout`: header and idle timeouts of this request's own (a route's mirror timeout), when they differ from the pool's. */
-function dispatchTo(upstream: Upstream, request: UpstreamRequest, body: Body, handler: Dispatcher.DispatchHandler, timeout?: number): void {
+function dispatchTo(upstream: Upstream, ctx: RequestContext, body: Body, handler: Dispatcher.DispatchHandler, timeout?: number): void {
   const options: Dispatcher.DispatchOptions = {
-    path: upstream.pathPrefix === '' ? request.url : upstream.pathPrefix + request.url,
-    method: request.method as Dispatcher.HttpMethod,
-    headers: headersFor(request, upstream),
+    path: upstream.pathPrefix === '' ? ctx.url : upstream.pathPrefix + ctx.url,
+    method: ctx.method as Dispatcher.HttpMethod,
+    headers: headersFor(ctx, upstream),
     body,
   };
   if (timeout !== undefined && timeout !== upstream.headersTimeout) {
@@ -70,20 +67,19 @@ function dispatchTo(upstream: Upstream, request: UpstreamRequest, body: Body, ha
   upstream.pool.dispatch(options, handler);
 }
 
-/** `t0`: performance.now() on this thread when the exchange started; the durations may come from another thread's clock. */
-function publishTimedExchange(
+function publishExchange(
   ctx: RequestContext,
   backend: BackendName,
   role: Role,
   status: number,
   failure: FailureCause | undefined,
   t0: number,
-  ttfbMs: number,
-  totalMs: number,
+  ttfb: number,
   responseBytes: number,
   fallback: boolean,
   clientAborted: boolean,
 ): void {
+  const now = performance.now();
   const event: ExchangeEvent = {
     requestId: ctx.requestId,
     route: ctx.routeId,
@@ -93,8 +89,8 @@ function publishTimedExchange(
     role,
     status,
     startedAt: ctx.startedAt + (t0 - ctx.t0),
-    ttfbMs,
-    totalMs,
+    ttfbMs: status === 0 ? now - t0 : ttfb,
+    totalMs: now - t0,
     requestBytes: ctx.requestBytes,
     responseBytes,
   };
@@ -102,16 +98,6 @@ function publishTimedExchange(
   if (fallback) event.fallback = true;
   if (clientAborted) event.clientAborted = true;
   channels.exchange.publish(event);
-}
-
-/**
- * Publishes a finished mirror as a `shadow` exchange, when anyone listens.
- * `t0` is when this thread sent it; its timings are the captured ones.
- */
-export function publishMirrorExchange(ctx: RequestContext, captured: CapturedResponse, t0: number, responseBytes: number): void {
-  if (!channels.exchange.hasSubscribers) return;
-  const ttfb = captured.status === 0 ? captured.totalMs : captured.ttfbMs;
-  publishTimedExchange(ctx, captured.backend, 'shadow', captured.status, captured.failure, t0, ttfb, captured.totalMs, responseBytes, false, false);
 }
 
 const kExchange = Symbol('cutover.exchange');
@@ -254,8 +240,7 @@ export class ClientExchange implements Dispatcher.DispatchHandler {
   private finish(failure: FailureCause | undefined, clientAborted = false, handedOver = false): void {
     const ctx = this.ctx;
     if (channels.exchange.hasSubscribers) {
-      const totalMs = performance.now() - this.t0;
-      publishTimedExchange(ctx, this.upstream.name, 'primary', this.status, failure, this.t0, this.status === 0 ? totalMs : this.ttfb, totalMs, this.bytes, this.fallback, clientAborted);
+      publishExchange(ctx, this.upstream.name, 'primary', this.status, failure, this.t0, this.ttfb, this.bytes, this.fallback, clientAborted);
     }
     if (channels.request.hasSubscribers && !handedOver) {
       const event: RequestEvent = {
@@ -290,37 +275,30 @@ export class ClientExchange implements Dispatcher.DispatchHandler {
   }
 }
 
-/** Called once when a mirror has finished: what it captured, and how many body bytes came back (captured or not). */
-export type MirrorListener = (captured: CapturedResponse, responseBytes: number) => void;
-
-/**
- * Sends a copy of the request to another backend and captures its answer;
- * nobody waits on it. It publishes nothing itself, so the same exchange runs
- * on the proxying thread or on the mirror thread (mirror-transport.ts).
- */
+/** Sends a copy of the request to another backend and captures its answer; nobody waits on it. */
 export class MirrorExchange implements Dispatcher.DispatchHandler {
-  readonly request: UpstreamRequest;
+  readonly ctx: RequestContext;
   readonly upstream: Upstream;
   readonly capture: BodyCapture;
   readonly timeout: number;
-  readonly onDone: MirrorListener;
+  readonly onCaptured: CaptureListener;
   t0 = 0;
   ttfb = 0;
   bytes = 0;
   status = 0;
   headers: ResponseHeaders = {};
 
-  constructor(request: UpstreamRequest, upstream: Upstream, captureLimit: number, timeout: number, onDone: MirrorListener) {
-    this.request = request;
+  constructor(ctx: RequestContext, upstream: Upstream, captureLimit: number, timeout: number, onCaptured: CaptureListener) {
+    this.ctx = ctx;
     this.upstream = upstream;
     this.capture = new BodyCapture(captureLimit);
     this.timeout = timeout;
-    this.onDone = onDone;
+    this.onCaptured = onCaptured;
   }
 
   start(body: Buffer | null): void {
     this.t0 = performance.now();
-    dispatchTo(this.upstream, this.request, body, this, this.timeout);
+    dispatchTo(this.upstream, this.ctx, body, this, this.timeout);
   }
 
   onRequestStart(): void {}
@@ -346,6 +324,9 @@ export class MirrorExchange implements Dispatcher.DispatchHandler {
   }
 
   private finish(failure: FailureCause | undefined): void {
+    if (channels.exchange.hasSubscribers) {
+      publishExchange(this.ctx, this.upstream.name, 'shadow', failure === undefined ? this.status : 0, failure, this.t0, this.ttfb, this.bytes, false, false);
+    }
     const captured: CapturedResponse = {
       backend: this.upstream.name,
       status: failure === undefined ? this.status : 0,
@@ -356,6 +337,6 @@ export class MirrorExchange implements Dispatcher.DispatchHandler {
       totalMs: performance.now() - this.t0,
     };
     if (failure !== undefined) captured.failure = failure;
-    this.onDone(captured, this.bytes);
+    this.onCaptured(captured);
   }
 }

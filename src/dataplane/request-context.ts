@@ -131,7 +131,7 @@ export function createRequestContext(
  * applied. Backends that keep the client's Host and add nothing share the
  * list, so the common case copies nothing.
  */
-export function headersFor(ctx: Pick<RequestContext, 'headers'>, upstream: Upstream): string[] {
+export function headersFor(ctx: RequestContext, upstream: Upstream): string[] {
   const rewriteHost = upstream.hostHeader;
   const extra = upstream.extraHeaders;
   if (rewriteHost === undefined && extra.length === 0) return ctx.headers;

@@ -11,7 +11,6 @@ import { ClientExchange, type FallbackPolicy } from './proxy-exchange.ts';
 import { createRequestContext, isIdempotent, type RequestContext } from './request-context.ts';
 import { compileMatcher, type RouteMatcher } from './route-matcher.ts';
 import { createRecordingServe, type RecordSettings } from './recording-tap.ts';
-import type { MirrorTransport } from './mirror-transport.ts';
 import { createMirroredServe, type ShadowLimiter, type ShadowLimits } from './shadow-dispatcher.ts';
 import { percentToThreshold, stickyBucket } from './sticky-hash.ts';
 import type { MirrorBreaker } from './mirror-breaker.ts';
@@ -36,8 +35,6 @@ export interface RoutingDeps {
   primary: UpstreamSet;
   /** Pools for mirrored traffic; asked for only when some route mirrors. */
   shadow: () => UpstreamSet;
-  /** Sends mirrors (on the mirror thread by default); asked for only when some route mirrors. */
-  mirrors: () => MirrorTransport;
   /** The mirror limiter of a route: its own when the route sets its own limits, else the shared one. It outlives routing changes. */
   limiterFor: (routeId: string, own: ShadowLimits | undefined) => ShadowLimiter;
   breakerFor: (upstream: Upstream) => MirrorBreaker;
@@ -196,7 +193,7 @@ export function compileRoutingSnapshot(inputs: RoutingInputs, deps: RoutingDeps,
     let serve: CompiledRoute['serve'];
     let pickForUpgrade: CompiledRoute['pickForUpgrade'];
     const mirrored = () =>
-      createMirroredServe(shadowSettings, { primary: deps.primary, shadow: deps.shadow(), mirrors: deps.mirrors(), limiter: deps.limiterFor(id, ownLimits), breakerFor: deps.breakerFor, fallbackPolicy: policy });
+      createMirroredServe(shadowSettings, { primary: deps.primary, shadow: deps.shadow(), limiter: deps.limiterFor(id, ownLimits), breakerFor: deps.breakerFor, fallbackPolicy: policy });
     switch (mode) {
       case 'legacy':
       case 'candidate': {

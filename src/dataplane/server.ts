@@ -5,7 +5,6 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { availableParallelism } from 'node:os';
 import type { Duplex } from 'node:stream';
 import type { CutoverConfig } from '../config/schema.ts';
 import { channels, type MirrorBreakerEvent } from './events.ts';
@@ -15,9 +14,7 @@ import { watchClientClose } from './proxy-exchange.ts';
 import { pathnameOf } from './request-context.ts';
 import type { RecordSettings } from './recording-tap.ts';
 import { compileRoutingSnapshot, type RouteState, type RoutingDeps, type RoutingSnapshot } from './routing-snapshot.ts';
-import { createMirrorTransport, type MirrorTransport } from './mirror-transport.ts';
 import { createShadowLimiter, type ShadowLimiter } from './shadow-dispatcher.ts';
-import { defaultMirrorScheduling, threadSchedulingFromEnv, type ThreadScheduling } from './thread-priority.ts';
 import { proxyUpgrade } from './upgrade-proxy.ts';
 import { closeUpstreams, createUpstream, type Upstream, type UpstreamSet } from './upstream-pool.ts';
 
@@ -28,8 +25,6 @@ export interface DataPlaneOptions {
   recording?: ReadonlyMap<string, RecordSettings>;
   /** Learned endpoint templates for catch-all routes; defaults to the route's own template. */
   endpointOf?: RoutingDeps['endpointOf'];
-  /** The mirror thread's scheduling (Linux); default env CUTOVER_MIRROR_SCHEDULING, else `defaultMirrorScheduling`. */
-  mirrorScheduling?: ThreadScheduling;
 }
 
 /** What `update` may change; fields left out keep their current value. */
@@ -89,13 +84,6 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
   let primary = createUpstreamSet(config);
   let shadow: UpstreamSet | undefined;
   let limiter: ShadowLimiter | undefined;
-  let mirrors: MirrorTransport | undefined;
-  const retiredMirrors: MirrorTransport[] = [];
-  const cpus = availableParallelism();
-  const mirrorScheduling =
-    options.mirrorScheduling ??
-    threadSchedulingFromEnv('CUTOVER_MIRROR_SCHEDULING') ??
-    defaultMirrorScheduling(cpus, config.workers === 'auto' ? cpus : config.workers);
   const routeLimiters = new Map<string, { key: string; limiter: ShadowLimiter }>();
   // Keyed by the shadow pool itself: new pools (a backend or shadow settings change) start with closed breakers.
   const breakers = new WeakMap<Upstream, MirrorBreaker>();
@@ -111,10 +99,6 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     shadow: () => {
       shadow ??= createUpstreamSet(config, { connections: config.defaults.shadow.maxConcurrency, timeout: config.defaults.shadow.timeout });
       return shadow;
-    },
-    mirrors: () => {
-      mirrors ??= createMirrorTransport({ thread: config.defaults.shadow.thread, scheduling: mirrorScheduling });
-      return mirrors;
     },
     limiterFor: (routeId, own) => {
       if (own === undefined) {
@@ -194,11 +178,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
 
   return {
     server,
-    async listen(address) {
-      // A route that mirrors from the start gets its first requests mirrored, not refused while the mirror thread loads.
-      await mirrors?.ready;
-      return listenOn(server, address);
-    },
+    listen: (address) => listenOn(server, address),
     update(change) {
       if (change.config !== undefined && change.config !== config) {
         const oldConfig = config;
@@ -206,23 +186,12 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
         if (JSON.stringify(oldConfig.backends) !== JSON.stringify(config.backends) || JSON.stringify(oldConfig.defaults.shadow) !== JSON.stringify(config.defaults.shadow)) {
           retired.push(primary);
           primary = createUpstreamSet(config);
-          const oldShadow = shadow;
-          const oldMirrors = mirrors;
-          if (oldShadow) retired.push(oldShadow);
+          if (shadow) retired.push(shadow);
           shadow = undefined;
           limiter = undefined;
-          if (oldMirrors !== undefined && oldConfig.defaults.shadow.thread !== config.defaults.shadow.thread) {
-            retiredMirrors.push(oldMirrors);
-            mirrors = undefined;
-          }
           // Old pools finish their in-flight requests, then close.
           const toClose = retired.splice(0);
-          setTimeout(() => {
-            void closeUpstreams(toClose);
-            if (oldShadow !== undefined) oldMirrors?.retire([oldShadow.legacy, oldShadow.candidate, ...(oldShadow.replica ? [oldShadow.replica] : [])]);
-            const i = oldMirrors === undefined ? -1 : retiredMirrors.indexOf(oldMirrors);
-            if (i >= 0) void retiredMirrors.splice(i, 1)[0]!.close();
-          }, 30_000).unref();
+          setTimeout(() => void closeUpstreams(toClose), 30_000).unref();
         }
       }
       if (change.overrides !== undefined) overrides = change.overrides;
@@ -257,7 +226,6 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
         }, 25);
       });
       const drained = inFlight === 0;
-      await Promise.all([mirrors, ...retiredMirrors].map((m) => m?.close()));
       await closeUpstreams([primary, ...(shadow ? [shadow] : []), ...retired]);
       return { drained };
     },

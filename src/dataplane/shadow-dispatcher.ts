@@ -8,8 +8,7 @@ import { Readable } from 'node:stream';
 import type { BackendName } from '../config/schema.ts';
 import { channels, type CapturedResponse, type ComparisonPairEvent, type SkipReason } from './events.ts';
 import type { MirrorBreaker } from './mirror-breaker.ts';
-import type { MirrorTransport } from './mirror-transport.ts';
-import { BodyCapture, ClientExchange, type FallbackPolicy } from './proxy-exchange.ts';
+import { BodyCapture, ClientExchange, MirrorExchange, type FallbackPolicy } from './proxy-exchange.ts';
 import { SAFE_METHODS, type RequestContext } from './request-context.ts';
 import type { Upstream, UpstreamSet } from './upstream-pool.ts';
 
@@ -118,8 +117,6 @@ export interface MirroredServeSettings {
 export interface MirroredServeDeps {
   primary: UpstreamSet;
   shadow: UpstreamSet;
-  /** Where mirrors are sent from: this thread or the mirror thread. */
-  mirrors: MirrorTransport;
   limiter: ShadowLimiter;
   /** The circuit breaker of one shadow upstream; it outlives routing changes. */
   breakerFor: (upstream: Upstream) => MirrorBreaker;
@@ -208,7 +205,7 @@ async function* teeRequestBody(req: IncomingMessage, capture: BodyCapture, onEnd
  * (plus a replica, or legacy a second time for noise learning).
  */
 export function createMirroredServe(settings: MirroredServeSettings, deps: MirroredServeDeps) {
-  const { primary, shadow, mirrors, limiter, fallbackPolicy, breakerFor } = deps;
+  const { primary, shadow, limiter, fallbackPolicy, breakerFor } = deps;
   // The shadow pools are fixed for this compiled route, so their breakers are looked up once, not per mirror.
   const breakers: Record<BackendName, MirrorBreaker | undefined> = {
     legacy: breakerFor(shadow.legacy),
@@ -227,11 +224,11 @@ export function createMirroredServe(settings: MirroredServeSettings, deps: Mirro
         join.arrive(slot, undefined);
         return false;
       }
-      mirrors.send(ctx, upstream, body, settings.captureLimit, settings.timeout, (captured) => {
+      new MirrorExchange(ctx, upstream, settings.captureLimit, settings.timeout, (captured) => {
         breaker.record(admission, captured.failure === undefined, performance.now());
         limiter.release();
         join.arrive(slot, captured);
-      });
+      }).start(body);
       return true;
     });
     if (!accepted) {

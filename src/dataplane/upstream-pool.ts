@@ -21,14 +21,6 @@ export interface Upstream {
   readonly extraHeaderNames: ReadonlySet<string>;
   readonly headersTimeout: number;
   readonly bodyTimeout: number;
-  /** What it was created from, so another thread can build the same upstream. */
-  readonly spec: UpstreamSpec;
-}
-
-export interface UpstreamSpec {
-  readonly name: BackendName;
-  readonly backend: BackendConfig;
-  readonly options: UpstreamOptions;
 }
 
 export interface UpstreamOptions {
@@ -78,7 +70,7 @@ export function createUpstream(name: BackendName, backend: BackendConfig, option
   const pathPrefix = url.pathname === '/' ? '' : url.pathname.replace(/\/+$/, '');
   const hostHeader = backend.host === 'preserve' ? undefined : backend.host === 'rewrite' ? url.host : backend.host;
   const extraHeaderNames = new Set(Object.keys(backend.headers).map((k) => k.toLowerCase()));
-  return { name, pool, origin: url.origin, pathPrefix, hostHeader, extraHeaders: extra, extraHeaderNames, headersTimeout, bodyTimeout, spec: { name, backend, options } };
+  return { name, pool, origin: url.origin, pathPrefix, hostHeader, extraHeaders: extra, extraHeaderNames, headersTimeout, bodyTimeout };
 }
 
 export interface UpstreamSet {

@@ -8,10 +8,9 @@ import type { CompareRulesInput } from '../../config/compare-schema.ts';
 import type { CapturedResponse, ComparisonPairEvent } from '../../dataplane/events.ts';
 import type { Difference, NoiseModelSnapshot } from '../../compare/index.ts';
 import type { NoiseStatus } from '../../storage/store.ts';
-import type { ThreadScheduling } from '../../dataplane/thread-priority.ts';
 
-/** How the comparer thread is scheduled next to the proxying thread (Linux only; see dataplane/thread-priority.ts). */
-export type ComparerScheduling = ThreadScheduling;
+/** How the comparer thread is scheduled next to the proxying thread (Linux only; see comparer-worker.ts). */
+export type ComparerScheduling = 'normal' | 'nice' | 'idle';
 
 export interface RouteCompareSettings {
   /** Route rules, merged over the global `compare` rules by the worker. */

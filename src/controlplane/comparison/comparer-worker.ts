@@ -3,18 +3,35 @@
  * redaction all happen here, so a 5 MB JSON diff never delays a proxied
  * request on the main thread. Replies are batched per turn of the event loop.
  */
+import { execFileSync } from 'node:child_process';
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ComparerScheduling, ComparerSettings, FromComparer, PairOutcome, ToComparer } from './comparer-protocol.ts';
 import { PairComparer } from './pair-comparer.ts';
-import { lowerThisThreadPriority } from '../../dataplane/thread-priority.ts';
 
 const port = parentPort;
 if (port === null) throw new Error('comparer-worker.ts runs as a worker thread');
 
 const { settings, scheduling } = workerData as { settings: ComparerSettings; scheduling: ComparerScheduling };
 
-// The proxy must win a shared core: comparison falls behind and pairs are skipped as comparer_busy instead of clients waiting.
-lowerThisThreadPriority(scheduling);
+// When the proxy and the comparer compete for one core, the proxy must win:
+// comparison falls behind and pairs are skipped as comparer_busy instead of
+// clients waiting. Linux schedules threads individually, so changing this
+// thread (by its thread id) leaves the proxying thread untouched. `idle`
+// (SCHED_IDLE) runs the comparer only on otherwise idle CPU time; `nice`
+// merely weights it down, and a niced thread still delays the proxy's wakeups.
+if (scheduling !== 'normal') {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) {
+      setPriority(tid, 19);
+      if (scheduling === 'idle') execFileSync('chrt', ['--idle', '-p', '0', String(tid)], { stdio: 'ignore', timeout: 5000 });
+    }
+  } catch {
+    // Not Linux, no chrt, or not permitted: the comparer keeps what it got.
+  }
+}
 
 const comparer = new PairComparer(settings);
 let ids: number[] = [];

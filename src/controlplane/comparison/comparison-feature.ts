@@ -8,7 +8,6 @@ import { randomBytes } from 'node:crypto';
 import type { NoiseModelSnapshot } from '../../compare/index.ts';
 import type { CutoverConfig } from '../../config/schema.ts';
 import { channels, type ComparisonPairEvent, type ComparisonSkippedEvent, type MirrorBreakerEvent } from '../../dataplane/events.ts';
-import { threadSchedulingFromEnv } from '../../dataplane/thread-priority.ts';
 import type { Feature, FeatureContext, FeatureFactory } from '../feature.ts';
 import type { TelemetryApi } from '../telemetry/telemetry-api.ts';
 import type { ComparerScheduling, ComparerSettings, LearnedNoiseReport, NoiseDecision, RouteCompareSettings } from './comparer-protocol.ts';
@@ -50,9 +49,13 @@ const DEFAULTS: Required<ComparisonOptions> = {
   holdMs: 60_000,
   holdMax: 256,
   flushMs: 1000,
-  comparerScheduling: threadSchedulingFromEnv('CUTOVER_COMPARER_SCHEDULING') ?? 'idle',
+  comparerScheduling: schedulingFromEnv() ?? 'idle',
 };
 
+function schedulingFromEnv(): ComparerScheduling | undefined {
+  const v = process.env.CUTOVER_COMPARER_SCHEDULING;
+  return v === 'normal' || v === 'nice' || v === 'idle' ? v : undefined;
+}
 
 export async function redactionKey(context: FeatureContext): Promise<string> {
   const existing = await context.store.getMeta(REDACTION_KEY_META);

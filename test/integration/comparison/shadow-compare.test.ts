@@ -345,7 +345,7 @@ describe('shadow comparison', { timeout: 120_000 }, () => {
       await settle(h, sent);
       const diffs = await api<{ groups: Group[] }>(h, 'GET', '/api/v1/diffs');
       assert.deepEqual(describeGroups(diffs.body.groups), PLANTED);
-      for (const g of diffs.body.groups) assert.equal(g.count, 90, JSON.stringify(totalsOf(h, "/same")));
+      for (const g of diffs.body.groups) assert.equal(g.count, 90);
       const secondLegacyAnswers = legacy.hits.length - sent;
       assert.ok(secondLegacyAnswers >= 20 * 4, `legacy was asked twice for some requests (${secondLegacyAnswers})`);
     } finally {
@@ -551,10 +551,7 @@ describe('shadow comparison', { timeout: 120_000 }, () => {
 
       behaviour.hang = false;
       await new Promise((r) => setTimeout(r, 450));
-      // The breaker admits one trial and refuses the rest until the trial's answer is in; the client does not wait for that answer.
-      assert.equal((await get(h, '/same')).status, 200);
-      await settle(h, 9);
-      for (let i = 0; i < 3; i++) assert.equal((await get(h, '/same')).status, 200);
+      for (let i = 0; i < 4; i++) assert.equal((await get(h, '/same')).status, 200);
       await settle(h, 12);
       const same = totalsOf(h, '/same');
       assert.equal(same.compared, 4, `the trial and the mirrors after it were compared: ${JSON.stringify(same)}`);
