@@ -6,6 +6,11 @@ export interface Clock {
   now(): number;
 }
 
+export const MINUTE = 60_000;
+
+/** The start of the minute `time` falls in: the bucket key of every per-minute count, in memory and in the store. */
+export const minuteOf = (time: number): number => Math.floor(time / MINUTE) * MINUTE;
+
 export const systemClock: Clock = { now: () => Date.now() };
 
 /** A clock tests can move by hand. */

@@ -17,7 +17,7 @@ import type { ComparerSettings, NoiseDecision, PairOutcome, RouteCompareSettings
 import { REDACTION_KEY_META } from '../controlplane/comparison/comparison-feature.ts';
 import { createResultsWriter, NOISE_MODELS_META_KEY } from '../controlplane/comparison/results-writer.ts';
 import { loadSilences } from '../controlplane/comparison/triage.ts';
-import { minuteOf } from '../controlplane/telemetry/minute-window.ts';
+import { minuteOf } from '../core/clock.ts';
 import type { CapturedResponse, ComparisonPairEvent } from '../dataplane/events.ts';
 import { pathnameOf } from '../dataplane/request-context.ts';
 import type { ComparisonCountRow, Store } from '../storage/store.ts';

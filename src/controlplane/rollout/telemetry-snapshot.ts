@@ -10,6 +10,7 @@
  * baseline taken when the step began; quantiles cannot be subtracted and stay
  * blended with up to one minute of the previous step.
  */
+import { MINUTE, minuteOf } from '../../core/clock.ts';
 import type { SideStats, TelemetrySnapshot } from '../../rollout/index.ts';
 import type { SeriesStats, TelemetryApi } from '../telemetry/telemetry-api.ts';
 
@@ -30,8 +31,6 @@ export interface StepBaseline {
   counts: WindowCounts;
 }
 
-const MINUTE = 60_000;
-const minuteOf = (t: number) => Math.floor(t / MINUTE) * MINUTE;
 
 interface Side {
   requests: number;

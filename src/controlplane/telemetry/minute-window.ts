@@ -15,6 +15,7 @@
  * from that form; a late event turns the series back into live stats.
  */
 import type { BackendName } from '../../config/schema.ts';
+import { MINUTE, minuteOf } from '../../core/clock.ts';
 import type { Role } from '../../dataplane/events.ts';
 import type { TelemetryBucketRow } from '../../storage/store.ts';
 import {
@@ -27,9 +28,7 @@ import {
   type SerializedExchangeStats,
 } from './exchange-stats.ts';
 
-export const MINUTE = 60_000;
-
-export const minuteOf = (time: number): number => Math.floor(time / MINUTE) * MINUTE;
+export { MINUTE, minuteOf };
 
 export interface SeriesKey {
   route: string;
