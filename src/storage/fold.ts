@@ -4,7 +4,8 @@
  * observation, and lets Postgres use a single multi-row ON CONFLICT statement
  * (which refuses to touch the same row twice).
  */
-import type { ComparisonCountRow, DiffObservation, TelemetryBucketRow } from './store.ts';
+import { minuteOf } from '../core/clock.ts';
+import type { ComparedMinuteRow, ComparisonCountRow, DiffObservation, TelemetryBucketRow } from './store.ts';
 
 /** The meta key the adapters keep their migration level under. */
 export const SCHEMA_VERSION_KEY = 'schema_version';
@@ -21,6 +22,8 @@ export interface FoldedDiffGroup {
   lastSeen: number;
   /** In arrival order; the adapter keeps only as many as the group has room for. */
   samples: Array<{ time: number; sample: unknown }>;
+  /** The batch's occurrences by minute, ascending. */
+  minutes: Array<{ minute: number; count: number }>;
 }
 
 /**
@@ -43,14 +46,20 @@ export function foldDiffObservations(observations: readonly DiffObservation[]): 
         firstSeen: o.time,
         lastSeen: o.time,
         samples: [],
+        minutes: [],
       };
       groups.set(o.id, g);
     }
     g.count += o.count;
+    const minute = minuteOf(o.time);
+    const m = g.minutes.find((x) => x.minute === minute);
+    if (m === undefined) g.minutes.push({ minute, count: o.count });
+    else m.count += o.count;
     if (o.time < g.firstSeen) g.firstSeen = o.time;
     if (o.time > g.lastSeen) g.lastSeen = o.time;
     if (o.sample !== undefined) g.samples.push({ time: o.time, sample: o.sample });
   }
+  for (const g of groups.values()) g.minutes.sort((a, b) => a.minute - b.minute);
   // A fixed lock order stops two instances folding overlapping batches from deadlocking.
   return [...groups.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
@@ -65,6 +74,21 @@ export function foldComparisonCounts(rows: readonly ComparisonCountRow[]): Compa
     const prev = out.get(key);
     if (prev === undefined) out.set(key, { ...r });
     else prev.count += r.count;
+  }
+  return [...out.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map((e) => e[1]);
+}
+
+/** Same key twice in one batch: the counts add, as they would across batches. Sorted by key (a fixed lock order). */
+export function foldComparedMinutes(rows: readonly ComparedMinuteRow[]): ComparedMinuteRow[] {
+  const out = new Map<string, ComparedMinuteRow>();
+  for (const r of rows) {
+    const key = [r.minute, r.route, r.method, r.endpoint].join(SEP);
+    const prev = out.get(key);
+    if (prev === undefined) out.set(key, { ...r });
+    else {
+      prev.match += r.match;
+      prev.mismatch += r.mismatch;
+    }
   }
   return [...out.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map((e) => e[1]);
 }

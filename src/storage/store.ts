@@ -74,11 +74,28 @@ export interface DiffGroupRow {
   /** Generalised JSON path, e.g. $.data[*].price, or a header/status locator. */
   path: string;
   kind: string;
+  /** Occurrences inside the time range asked for; every occurrence when no range was given (then equal to `total`). */
   count: number;
+  /** Every occurrence since the group was first recorded. */
+  total: number;
   firstSeen: number;
   lastSeen: number;
   status: DiffGroupStatus;
   triage?: DiffTriage;
+}
+
+/**
+ * Pairs compared per endpoint and minute, written by the same writer as the
+ * diff groups so a windowed mismatch rate divides numbers of the same minutes.
+ * Writing the same key again adds to it.
+ */
+export interface ComparedMinuteRow {
+  minute: number;
+  route: string;
+  method: string;
+  endpoint: string;
+  match: number;
+  mismatch: number;
 }
 
 /** One observation to fold into a diff group. */
@@ -171,12 +188,17 @@ export interface Store {
    */
   recordDiffs(observations: DiffObservation[], maxSamples: number): Promise<void>;
   /**
-   * A group matches a time range when it was seen inside it
-   * (`lastSeen >= from` and `firstSeen < to`). Ordered by count descending,
-   * then lastSeen descending, then id; `limit` caps the rows (default: all).
+   * With a time range, a group matches when it occurred in a minute that
+   * starts inside it (`from <= minute < to`, as for comparison counts), and
+   * its `count` is the occurrences of those minutes. Ordered by count
+   * descending, then lastSeen descending, then id; `limit` caps the rows
+   * (default: all).
    */
   listDiffGroups(filter: TimeRange & { route?: string; status?: DiffGroupStatus; limit?: number }): Promise<DiffGroupRow[]>;
   getDiffGroup(id: string): Promise<DiffGroupRow | undefined>;
+  addComparedMinutes(rows: ComparedMinuteRow[]): Promise<void>;
+  /** Ordered by minute, then route, method, endpoint. */
+  listComparedMinutes(range: TimeRange & { route?: string }): Promise<ComparedMinuteRow[]>;
   /** Oldest first (the order they were recorded). */
   listDiffSamples(groupId: string, limit: number): Promise<DiffSampleRow[]>;
   /** Sets status and triage together; undefined when the group does not exist. */
@@ -204,7 +226,7 @@ export interface Store {
   listAudit(filter: TimeRange & { subject?: string; limit?: number }): Promise<AuditEntry[]>;
 
   /**
-   * Retention: drops telemetry, comparison counts, samples and groups last seen before `olderThan`, then trims samples beyond `maxRows`.
+   * Retention: drops telemetry, comparison counts, compared and diff minutes, samples and groups last seen before `olderThan`, then trims samples beyond `maxRows`.
    * Triaged groups (accepted/ignored) are kept past `olderThan` so a human
    * decision is not forgotten, until their triage expiresAt is also before it.
    * `maxRows` caps the sample table overall, dropping the oldest samples first.

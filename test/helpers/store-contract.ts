@@ -6,8 +6,10 @@
  */
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { minuteOf } from '../../src/core/clock.ts';
 import type {
   AuditEntry,
+  ComparedMinuteRow,
   ComparisonCountRow,
   DiffObservation,
   NoiseRow,
@@ -253,6 +255,7 @@ export function runStoreContract(name: string, newStore: () => Promise<Store>, c
           path: '$.price',
           kind: 'value',
           count: 1,
+          total: 1,
           firstSeen: T0,
           lastSeen: T0,
           status: 'open',
@@ -265,6 +268,7 @@ export function runStoreContract(name: string, newStore: () => Promise<Store>, c
         await store.recordDiffs([obs('g', T0 + 9_000, { count: 3 }), obs('g', T0 - 4_000)], 5);
         const g = await store.getDiffGroup('g');
         assert.equal(g?.count, 7);
+        assert.equal(g?.total, 7, 'without a range, count is every occurrence');
         assert.equal(g?.firstSeen, T0 - 4_000);
         assert.equal(g?.lastSeen, T0 + 9_000);
         assert.equal(typeof g?.count, 'number');
@@ -418,14 +422,71 @@ export function runStoreContract(name: string, newStore: () => Promise<Store>, c
         assert.deepEqual(await store.listDiffGroups({ status: 'accepted' }), []);
       });
 
-      it('matches groups whose seen interval overlaps the half-open range', async () => {
-        const ids = async (from?: number, to?: number): Promise<string[]> =>
-          (await store.listDiffGroups({ from, to })).map((g) => g.id).sort();
-        assert.deepEqual(await ids(T0 + 6 * MIN, T0 + 7 * MIN), ['a'], 'a spans the window without an observation inside it');
-        assert.deepEqual(await ids(T0 + 20 * MIN), ['b', 'd']);
-        assert.deepEqual(await ids(undefined, T0 + 5 * MIN), ['a']);
-        assert.deepEqual(await ids(T0 + 5 * MIN, T0 + 5 * MIN + 1), ['a', 'c']);
-        assert.deepEqual(await ids(T0 + 31 * MIN), []);
+      it('with a range, lists groups that occurred in minutes starting inside it, counting those minutes only', async () => {
+        const M = minuteOf(T0);
+        const list = async (filter: Parameters<Store['listDiffGroups']>[0]): Promise<Array<[string, number, number]>> =>
+          (await store.listDiffGroups(filter)).map((g) => [g.id, g.count, g.total]);
+        assert.deepEqual(await list({ from: M, to: M + MIN }), [['a', 4, 5]]);
+        assert.deepEqual(await list({ from: M + 5 * MIN, to: M + 6 * MIN }), [['c', 2, 2]]);
+        assert.deepEqual(await list({ from: M + 10 * MIN }), [['b', 2, 2], ['d', 1, 1], ['a', 1, 5]], 'ordered by the count inside the range');
+        assert.deepEqual(await list({ to: M + 5 * MIN }), [['a', 4, 5]]);
+        assert.deepEqual(await list({ from: M + 6 * MIN, to: M + 10 * MIN }), [], 'a spans the range without an occurrence inside it');
+        assert.deepEqual(await list({ from: M + 31 * MIN }), []);
+        assert.deepEqual(await list({ from: M + 20 * MIN + 1 }), [['d', 1, 1]], 'a minute that starts before the range is left out, as for comparison counts');
+        assert.deepEqual(await list({ from: M, route: 'checkout', status: 'open' }), [['a', 5, 5], ['d', 1, 1]]);
+        assert.deepEqual(await list({ from: M, limit: 1 }), [['a', 5, 5]]);
+      });
+
+      it('keeps adding to a minute across batches', async () => {
+        const M = minuteOf(T0);
+        await store.recordDiffs([obs('a', M + 30_000), obs('e', M + 59_999, { count: 3 })], 0);
+        const got = (await store.listDiffGroups({ from: M, to: M + MIN })).map((g) => [g.id, g.count]);
+        assert.deepEqual(got, [['a', 5], ['e', 3]]);
+      });
+    });
+
+    describe('compared minutes', () => {
+      const cm = (minute: number, route: string, patch: Partial<ComparedMinuteRow> = {}): ComparedMinuteRow => ({
+        minute,
+        route,
+        method: 'GET',
+        endpoint: '/items',
+        match: 1,
+        mismatch: 0,
+        ...patch,
+      });
+
+      it('adds rows written with the same key, across and within batches', async () => {
+        await store.addComparedMinutes([cm(T0, 'r'), cm(T0, 'r', { match: 2, mismatch: 1 })]);
+        await store.addComparedMinutes([cm(T0, 'r', { match: 0, mismatch: 4 })]);
+        assert.deepEqual(await store.listComparedMinutes({}), [cm(T0, 'r', { match: 3, mismatch: 5 })]);
+      });
+
+      it('keeps methods and endpoints apart, filters by route and half-open minute range, ordered by minute then key', async () => {
+        await store.addComparedMinutes([
+          cm(T0 + MIN, 'r', { method: 'HEAD' }),
+          cm(T0 + MIN, 'r'),
+          cm(T0, 's', { endpoint: '/b' }),
+          cm(T0, 'r', { endpoint: '/a' }),
+          cm(T0 + 2 * MIN, 'r'),
+        ]);
+        const keys = (rows: ComparedMinuteRow[]) => rows.map((r) => `${r.minute - T0}/${r.route}/${r.method}/${r.endpoint}`);
+        assert.deepEqual(keys(await store.listComparedMinutes({})), [
+          `0/r/GET//a`,
+          `0/s/GET//b`,
+          `${MIN}/r/GET//items`,
+          `${MIN}/r/HEAD//items`,
+          `${2 * MIN}/r/GET//items`,
+        ]);
+        assert.deepEqual(keys(await store.listComparedMinutes({ route: 'r', from: T0 + MIN, to: T0 + 2 * MIN })), [`${MIN}/r/GET//items`, `${MIN}/r/HEAD//items`]);
+        const [row] = await store.listComparedMinutes({ route: 's' });
+        assert.equal(typeof row!.minute, 'number');
+        assert.equal(typeof row!.match, 'number');
+      });
+
+      it('accepts an empty batch', async () => {
+        await store.addComparedMinutes([]);
+        assert.deepEqual(await store.listComparedMinutes({}), []);
       });
     });
 
@@ -543,11 +604,17 @@ export function runStoreContract(name: string, newStore: () => Promise<Store>, c
         const cutoff = T0 + 10 * MIN;
         await store.putTelemetryBuckets([bucket(T0, 'r'), bucket(cutoff, 'r')]);
         await store.addComparisonCounts([cmp(T0, 'r'), cmp(cutoff, 'r')]);
+        await store.addComparedMinutes([
+          { minute: T0, route: 'r', method: 'GET', endpoint: '/items', match: 1, mismatch: 0 },
+          { minute: cutoff, route: 'r', method: 'GET', endpoint: '/items', match: 1, mismatch: 0 },
+        ]);
         await store.recordDiffs(
           [
             obs('old-open', T0, { sample: 'old' }),
             obs('spanning', T0, { sample: 'span-old' }),
             obs('spanning', cutoff + 1, { sample: 'span-new' }),
+            // T0 is not on a minute boundary: cutoff + 1 falls in a minute that starts before the cutoff.
+            obs('spanning', cutoff + MIN),
             obs('old-accepted', T0),
             obs('old-expired', T0),
             obs('old-ignored-forever', T0),
@@ -573,8 +640,17 @@ export function runStoreContract(name: string, newStore: () => Promise<Store>, c
           [cutoff],
         );
         assert.deepEqual(
+          (await store.listComparedMinutes({})).map((c) => c.minute),
+          [cutoff],
+        );
+        assert.deepEqual(
           (await store.listDiffGroups({})).map((g) => g.id).sort(),
           ['old-accepted', 'old-ignored-forever', 'spanning'],
+        );
+        assert.deepEqual(
+          (await store.listDiffGroups({ from: 0 })).map((g) => [g.id, g.count, g.total]),
+          [['spanning', 1, 3]],
+          'minutes that start before the cutoff are gone; the lifetime total stays',
         );
         assert.deepEqual(await store.listDiffSamples('old-open', 10), []);
         assert.deepEqual(

@@ -91,12 +91,13 @@ export function createDiffsRoutes(deps: DiffsRoutesDeps): AdminRoute[] {
     {
       method: 'GET',
       path: '/api/v1/diffs',
-      summary: 'Mismatch groups (route, method, endpoint, path, kind) with counts, first/last seen, triage and the compared total of their endpoint',
+      summary:
+        'Mismatch groups (route, method, endpoint, path, kind) with counts, first/last seen, triage and the pairs compared on their endpoint; with since/until, count and compared cover the whole minutes that start inside the window, and total is every occurrence',
       tag: 'comparison',
       query: {
         route: 'only this route id',
-        since: 'seen at or after: 1h (ago), an ISO time or epoch ms',
-        until: 'seen before: same forms as since',
+        since: 'count minutes starting at or after: 1h (ago), an ISO time or epoch ms',
+        until: 'count minutes starting before: same forms as since',
         status: 'open | accepted | ignored (expired decisions count as open)',
         limit: 'at most this many groups (1-10000, default 1000)',
         noise: 'show: include groups whose path is learned or confirmed noise',
@@ -124,7 +125,17 @@ export function createDiffsRoutes(deps: DiffsRoutesDeps): AdminRoute[] {
         const rows = await store.listDiffGroups({ route, from: since, to: until });
         const isNoise = noise === 'show' ? () => false : await noiseFilter();
         const totals = deps.totals().filter((t) => route === undefined || t.route === route);
-        const totalsByEndpoint = new Map(totals.map((t) => [`${t.route}\n${t.method}\n${t.endpoint}`, t]));
+        const windowed = since !== undefined || until !== undefined;
+        // In a window, a group's `compared` is its endpoint's pairs of the same minutes as its `count`.
+        const comparedByEndpoint = new Map<string, number>();
+        if (windowed) {
+          for (const m of await store.listComparedMinutes({ route, from: since, to: until })) {
+            const key = `${m.route}\n${m.method}\n${m.endpoint}`;
+            comparedByEndpoint.set(key, (comparedByEndpoint.get(key) ?? 0) + m.match + m.mismatch);
+          }
+        } else {
+          for (const t of totals) comparedByEndpoint.set(`${t.route}\n${t.method}\n${t.endpoint}`, t.compared);
+        }
         let hiddenAsNoise = 0;
         const groups = [];
         for (const row of rows) {
@@ -134,8 +145,7 @@ export function createDiffsRoutes(deps: DiffsRoutesDeps): AdminRoute[] {
           }
           const g = effectiveGroup(row, now);
           if (status !== null && g.status !== status) continue;
-          const t = totalsByEndpoint.get(`${row.route}\n${row.method}\n${row.endpoint}`);
-          groups.push({ ...g, compared: t?.compared ?? 0 });
+          groups.push({ ...g, compared: comparedByEndpoint.get(`${row.route}\n${row.method}\n${row.endpoint}`) ?? 0 });
           if (groups.length >= limit) break;
         }
         return { body: { groups, endpoints: totals, hiddenAsNoise, held: deps.held() } };

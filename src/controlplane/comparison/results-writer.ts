@@ -7,8 +7,9 @@
  */
 import type { Logger } from 'pino';
 import type { NoiseModelSnapshot } from '../../compare/index.ts';
-import { createTupleMap } from '../../core/tuple-map.ts';
-import type { DiffObservation, NoiseRow, Store } from '../../storage/store.ts';
+import { minuteOf } from '../../core/clock.ts';
+import { createTupleMap, type TupleMap } from '../../core/tuple-map.ts';
+import type { ComparedMinuteRow, DiffObservation, NoiseRow, Store } from '../../storage/store.ts';
 import type { LearnedNoiseReport, PairOutcome } from './comparer-protocol.ts';
 
 export const TOTALS_META_KEY = 'comparison:totals';
@@ -67,6 +68,8 @@ export async function createResultsWriter(options: ResultsWriterOptions): Promis
   const maxPendingGroups = options.maxPendingGroups ?? 50_000;
   const totals = createTupleMap<EndpointTotals>();
   let pending = new Map<string, PendingGroup>();
+  // Pairs compared per minute and endpoint since the last write: the denominator of a windowed mismatch rate.
+  let pendingCompared = new Map<number, TupleMap<ComparedMinuteRow>>();
   let pendingNoise: NoiseRow[] | undefined;
   let pendingModels: Record<string, NoiseModelSnapshot> | undefined;
   let lastModelsWrite = 0;
@@ -93,7 +96,26 @@ export async function createResultsWriter(options: ResultsWriterOptions): Promis
     return t;
   };
 
+  const addCompared = (minute: number, route: string, method: string, endpoint: string, match: number, mismatch: number): void => {
+    let rows = pendingCompared.get(minute);
+    if (rows === undefined) pendingCompared.set(minute, (rows = createTupleMap()));
+    const row = rows.get(route, method, endpoint) ?? rows.set({ minute, route, method, endpoint, match: 0, mismatch: 0 }, route, method, endpoint);
+    row.match += match;
+    row.mismatch += mismatch;
+  };
+
   const write = async (): Promise<void> => {
+    // The denominator goes first: a windowed rate may briefly read low, never above what was compared.
+    if (pendingCompared.size > 0) {
+      const compared = [...pendingCompared.values()].flatMap((rows) => [...rows.values()]);
+      pendingCompared = new Map();
+      try {
+        await store.addComparedMinutes(compared);
+      } catch (err) {
+        logger.error({ err }, 'writing compared counts failed; retrying with the next batch');
+        for (const r of compared) addCompared(r.minute, r.route, r.method, r.endpoint, r.match, r.mismatch);
+      }
+    }
     const batch = pending;
     pending = new Map();
     const observations: DiffObservation[] = [];
@@ -183,6 +205,7 @@ export async function createResultsWriter(options: ResultsWriterOptions): Promis
         if (o.verdict === 'match') t.match += 1;
         else t.mismatch += 1;
         t.compared = t.match + t.mismatch;
+        addCompared(minuteOf(o.time), o.route, o.method, o.endpoint, o.verdict === 'match' ? 1 : 0, o.verdict === 'match' ? 0 : 1);
         for (const g of o.groups) {
           let p = pending.get(g.id);
           if (p === undefined) {

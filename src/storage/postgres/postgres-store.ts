@@ -11,6 +11,7 @@ import type { Mode } from '../../config/schema.ts';
 import {
   SCHEMA_VERSION_KEY,
   dedupeTelemetryBuckets,
+  foldComparedMinutes,
   foldComparisonCounts,
   foldDiffObservations,
   toJsonText,
@@ -135,6 +136,27 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX audit_subject_time ON {s}audit (subject, time, id);
   CREATE INDEX audit_time ON {s}audit (time, id);
+  `,
+  // Per-minute counts behind windowed diff listings; nothing is backfilled (see the SQLite adapter).
+  `
+  CREATE TABLE {s}diff_group_minutes (
+    group_id text COLLATE "C" NOT NULL REFERENCES {s}diff_groups (id) ON DELETE CASCADE,
+    minute bigint NOT NULL,
+    count bigint NOT NULL,
+    PRIMARY KEY (group_id, minute)
+  );
+  CREATE INDEX diff_group_minutes_minute ON {s}diff_group_minutes (minute);
+
+  CREATE TABLE {s}compared_minutes (
+    minute bigint NOT NULL,
+    route text COLLATE "C" NOT NULL,
+    method text COLLATE "C" NOT NULL,
+    endpoint text COLLATE "C" NOT NULL,
+    match bigint NOT NULL,
+    mismatch bigint NOT NULL,
+    PRIMARY KEY (minute, route, method, endpoint)
+  );
+  CREATE INDEX compared_minutes_route_minute ON {s}compared_minutes (route, minute);
   `,
 ];
 
@@ -268,7 +290,8 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
       endpoint: r.endpoint,
       path: r.path,
       kind: r.kind,
-      count: r.count,
+      count: r.window_count ?? r.count,
+      total: r.count,
       firstSeen: r.first_seen,
       lastSeen: r.last_seen,
       status: r.status as DiffGroupStatus,
@@ -474,6 +497,13 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
               groups.map((g) => g.lastSeen),
             ],
           );
+          const minutes = groups.flatMap((g) => g.minutes.map((m) => ({ id: g.id, ...m })));
+          await c.query(
+            t(`INSERT INTO {s}diff_group_minutes AS m (group_id, minute, count)
+               SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[])
+               ON CONFLICT (group_id, minute) DO UPDATE SET count = m.count + EXCLUDED.count`),
+            [minutes.map((m) => m.id), minutes.map((m) => m.minute), minutes.map((m) => m.count)],
+          );
           if (maxSamples <= 0) return;
           const withSamples = groups.filter((g) => g.samples.length > 0);
           if (withSamples.length === 0) return;
@@ -506,15 +536,50 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
 
     listDiffGroups: (filter) =>
       guard('listDiffGroups', async () => {
-        const { where, params } = whereOf([
-          ['route = ?', filter.route],
-          ['status = ?', filter.status],
-          ['last_seen >= ?', filter.from],
-          ['first_seen < ?', filter.to],
-        ]);
+        const windowed = filter.from !== undefined || filter.to !== undefined;
+        let from = '{s}diff_groups';
+        const params: unknown[] = [];
+        if (windowed) {
+          const minutes = whereOf([['minute >= ?', filter.from], ['minute < ?', filter.to]], params);
+          from = `{s}diff_groups JOIN (SELECT group_id, sum(count)::bigint AS window_count FROM {s}diff_group_minutes${minutes.where} GROUP BY group_id) w ON w.group_id = {s}diff_groups.id`;
+        }
+        const { where } = whereOf([['route = ?', filter.route], ['status = ?', filter.status]], params);
         params.push(filter.limit ?? null);
-        const sql = `SELECT * FROM {s}diff_groups${where} ORDER BY count DESC, last_seen DESC, id LIMIT $${params.length}`;
+        const order = windowed ? 'window_count DESC' : 'count DESC';
+        const sql = `SELECT * FROM ${from}${where} ORDER BY ${order}, last_seen DESC, id LIMIT $${params.length}`;
         return (await q(t(sql), params)).map(groupFromRow);
+      }),
+
+    addComparedMinutes: (rows) =>
+      guard('addComparedMinutes', async () => {
+        if (rows.length === 0) return;
+        const folded = foldComparedMinutes(rows);
+        await q(
+          t(`INSERT INTO {s}compared_minutes AS cm (minute, route, method, endpoint, match, mismatch)
+             SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[])
+             ON CONFLICT (minute, route, method, endpoint) DO UPDATE SET match = cm.match + EXCLUDED.match, mismatch = cm.mismatch + EXCLUDED.mismatch`),
+          [
+            folded.map((r) => r.minute),
+            folded.map((r) => r.route),
+            folded.map((r) => r.method),
+            folded.map((r) => r.endpoint),
+            folded.map((r) => r.match),
+            folded.map((r) => r.mismatch),
+          ],
+        );
+      }),
+
+    listComparedMinutes: (range) =>
+      guard('listComparedMinutes', async () => {
+        const { where, params } = whereOf([['route = ?', range.route], ['minute >= ?', range.from], ['minute < ?', range.to]]);
+        return (await q(t(`SELECT * FROM {s}compared_minutes${where} ORDER BY minute, route, method, endpoint`), params)).map((r) => ({
+          minute: r.minute as number,
+          route: r.route as string,
+          method: r.method as string,
+          endpoint: r.endpoint as string,
+          match: r.match as number,
+          mismatch: r.mismatch as number,
+        }));
       }),
 
     getDiffGroup: (id) =>
@@ -646,6 +711,8 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
         await tx(async (c) => {
           await c.query(t('DELETE FROM {s}telemetry_buckets WHERE minute < $1'), [olderThan]);
           await c.query(t('DELETE FROM {s}comparison_counts WHERE minute < $1'), [olderThan]);
+          await c.query(t('DELETE FROM {s}compared_minutes WHERE minute < $1'), [olderThan]);
+          await c.query(t('DELETE FROM {s}diff_group_minutes WHERE minute < $1'), [olderThan]);
           await c.query(t('DELETE FROM {s}diff_samples WHERE time < $1'), [olderThan]);
           await c.query(
             t(`DELETE FROM {s}diff_groups WHERE last_seen < $1

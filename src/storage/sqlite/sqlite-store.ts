@@ -23,12 +23,14 @@ import type { Mode } from '../../config/schema.ts';
 import {
   SCHEMA_VERSION_KEY,
   dedupeTelemetryBuckets,
+  foldComparedMinutes,
   foldComparisonCounts,
   foldDiffObservations,
   toJsonText,
 } from '../fold.ts';
 import type {
   AuditEntry,
+  ComparedMinuteRow,
   ComparisonCountRow,
   DiffGroupRow,
   DiffGroupStatus,
@@ -148,6 +150,29 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX audit_subject_time ON audit (subject, time);
   CREATE INDEX audit_time ON audit (time);
   `,
+  // Per-minute counts behind windowed diff listings. Nothing is backfilled: a
+  // window counts what was recorded from this version on, numerator and
+  // denominator alike, so a windowed rate never mixes the two.
+  `
+  CREATE TABLE diff_group_minutes (
+    group_id TEXT NOT NULL REFERENCES diff_groups (id) ON DELETE CASCADE,
+    minute INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (group_id, minute)
+  ) WITHOUT ROWID;
+  CREATE INDEX diff_group_minutes_minute ON diff_group_minutes (minute);
+
+  CREATE TABLE compared_minutes (
+    minute INTEGER NOT NULL,
+    route TEXT NOT NULL,
+    method TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    match INTEGER NOT NULL,
+    mismatch INTEGER NOT NULL,
+    PRIMARY KEY (minute, route, method, endpoint)
+  ) WITHOUT ROWID;
+  CREATE INDEX compared_minutes_route_minute ON compared_minutes (route, minute);
+  `,
 ];
 
 /** The schema version this build writes. */
@@ -254,7 +279,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       endpoint: r.endpoint as string,
       path: r.path as string,
       kind: r.kind as string,
-      count: r.count as number,
+      count: (r.window_count ?? r.count) as number,
+      total: r.count as number,
       firstSeen: r.first_seen as number,
       lastSeen: r.last_seen as number,
       status: r.status as DiffGroupStatus,
@@ -278,6 +304,18 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       clauses.push(`${column} < ?`);
       params.push(range.to);
     }
+  }
+
+  /** The filter the time-series tables take: one optional key column and a half-open range on a time column. */
+  function keyAndRange(keyColumn: string, key: string | undefined, timeColumn: string, range: TimeRange): { clauses: string[]; params: SQLInputValue[] } {
+    const clauses: string[] = [];
+    const params: SQLInputValue[] = [];
+    if (key !== undefined) {
+      clauses.push(`${keyColumn} = ?`);
+      params.push(key);
+    }
+    rangeClause(timeColumn, range, clauses, params);
+    return { clauses, params };
   }
 
   const whereSql = (clauses: string[]): string => (clauses.length === 0 ? '' : ` WHERE ${clauses.join(' AND ')}`);
@@ -381,13 +419,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
     listTelemetryBuckets(range) {
       return run('listTelemetryBuckets', () => {
-        const clauses: string[] = [];
-        const params: SQLInputValue[] = [];
-        if (range.route !== undefined) {
-          clauses.push('route = ?');
-          params.push(range.route);
-        }
-        rangeClause('minute', range, clauses, params);
+        const { clauses, params } = keyAndRange('route', range.route, 'minute', range);
         const sql = `SELECT * FROM telemetry_buckets${whereSql(clauses)} ORDER BY minute, route, endpoint, backend, role`;
         return (st(sql).all(...params) as Row[]).map((r) => ({
           minute: r.minute as number,
@@ -415,13 +447,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
     listComparisonCounts(range) {
       return run('listComparisonCounts', () => {
-        const clauses: string[] = [];
-        const params: SQLInputValue[] = [];
-        if (range.route !== undefined) {
-          clauses.push('route = ?');
-          params.push(range.route);
-        }
-        rangeClause('minute', range, clauses, params);
+        const { clauses, params } = keyAndRange('route', range.route, 'minute', range);
         const sql = `SELECT * FROM comparison_counts${whereSql(clauses)} ORDER BY minute, route, endpoint, outcome, reason`;
         return (st(sql).all(...params) as Row[]).map((r) => ({
           minute: r.minute as number,
@@ -443,11 +469,16 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
            ON CONFLICT (id) DO UPDATE SET count = count + excluded.count,
              first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)`,
         );
+        const addMinute = st(
+          `INSERT INTO diff_group_minutes (group_id, minute, count) VALUES (?, ?, ?)
+           ON CONFLICT (group_id, minute) DO UPDATE SET count = count + excluded.count`,
+        );
         const countSamples = st('SELECT count(*) AS n FROM diff_samples WHERE group_id = ?');
         const insertSample = st('INSERT INTO diff_samples (group_id, time, sample) VALUES (?, ?, ?)');
         tx(() => {
           for (const g of foldDiffObservations(observations)) {
             upsert.run(g.id, g.route, g.method, g.endpoint, g.path, g.kind, g.count, g.firstSeen, g.lastSeen);
+            for (const m of g.minutes) addMinute.run(g.id, m.minute, m.count);
             if (g.samples.length === 0 || maxSamples <= 0) continue;
             const have = (countSamples.get(g.id) as Row).n as number;
             const room = Math.min(maxSamples - have, g.samples.length);
@@ -461,6 +492,13 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       return run('listDiffGroups', () => {
         const clauses: string[] = [];
         const params: SQLInputValue[] = [];
+        const windowed = filter.from !== undefined || filter.to !== undefined;
+        let from = 'diff_groups';
+        if (windowed) {
+          const minuteClauses: string[] = [];
+          rangeClause('minute', filter, minuteClauses, params);
+          from = `diff_groups JOIN (SELECT group_id, sum(count) AS window_count FROM diff_group_minutes${whereSql(minuteClauses)} GROUP BY group_id) w ON w.group_id = diff_groups.id`;
+        }
         if (filter.route !== undefined) {
           clauses.push('route = ?');
           params.push(filter.route);
@@ -469,17 +507,38 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
           clauses.push('status = ?');
           params.push(filter.status);
         }
-        if (filter.from !== undefined) {
-          clauses.push('last_seen >= ?');
-          params.push(filter.from);
-        }
-        if (filter.to !== undefined) {
-          clauses.push('first_seen < ?');
-          params.push(filter.to);
-        }
         params.push(filter.limit ?? -1);
-        const sql = `SELECT * FROM diff_groups${whereSql(clauses)} ORDER BY count DESC, last_seen DESC, id LIMIT ?`;
+        const order = windowed ? 'window_count DESC' : 'count DESC';
+        const sql = `SELECT * FROM ${from}${whereSql(clauses)} ORDER BY ${order}, last_seen DESC, id LIMIT ?`;
         return (st(sql).all(...params) as Row[]).map(groupFromRow);
+      });
+    },
+
+    addComparedMinutes(rows: ComparedMinuteRow[]) {
+      return run('addComparedMinutes', () => {
+        if (rows.length === 0) return;
+        const ins = st(
+          `INSERT INTO compared_minutes (minute, route, method, endpoint, match, mismatch) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT (minute, route, method, endpoint) DO UPDATE SET match = match + excluded.match, mismatch = mismatch + excluded.mismatch`,
+        );
+        tx(() => {
+          for (const r of foldComparedMinutes(rows)) ins.run(r.minute, r.route, r.method, r.endpoint, r.match, r.mismatch);
+        });
+      });
+    },
+
+    listComparedMinutes(range) {
+      return run('listComparedMinutes', () => {
+        const { clauses, params } = keyAndRange('route', range.route, 'minute', range);
+        const sql = `SELECT * FROM compared_minutes${whereSql(clauses)} ORDER BY minute, route, method, endpoint`;
+        return (st(sql).all(...params) as Row[]).map((r) => ({
+          minute: r.minute as number,
+          route: r.route as string,
+          method: r.method as string,
+          endpoint: r.endpoint as string,
+          match: r.match as number,
+          mismatch: r.mismatch as number,
+        }));
       });
     },
 
@@ -593,13 +652,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
     listAudit(filter) {
       return run('listAudit', () => {
-        const clauses: string[] = [];
-        const params: SQLInputValue[] = [];
-        if (filter.subject !== undefined) {
-          clauses.push('subject = ?');
-          params.push(filter.subject);
-        }
-        rangeClause('time', filter, clauses, params);
+        const { clauses, params } = keyAndRange('subject', filter.subject, 'time', filter);
         params.push(filter.limit ?? -1);
         const sql = `SELECT * FROM audit${whereSql(clauses)} ORDER BY time DESC, id DESC LIMIT ?`;
         return (st(sql).all(...params) as Row[]).map((r) => {
@@ -623,6 +676,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         tx(() => {
           st('DELETE FROM telemetry_buckets WHERE minute < ?').run(olderThan);
           st('DELETE FROM comparison_counts WHERE minute < ?').run(olderThan);
+          st('DELETE FROM compared_minutes WHERE minute < ?').run(olderThan);
+          st('DELETE FROM diff_group_minutes WHERE minute < ?').run(olderThan);
           st('DELETE FROM diff_samples WHERE time < ?').run(olderThan);
           st(
             `DELETE FROM diff_groups WHERE last_seen < ?

@@ -185,6 +185,7 @@ interface Group {
   path: string;
   kind: string;
   count: number;
+  total: number;
   compared: number;
   status: string;
   silenced: boolean;
@@ -276,6 +277,14 @@ describe('shadow comparison', { timeout: 120_000 }, () => {
       const cliGroups = JSON.parse(await cli(h, 'diffs', 'api', '--since', '1h', '--json')) as Group[];
       assert.deepEqual(describeGroups(cliGroups), PLANTED);
       for (const g of cliGroups) for (const field of ['route', 'method', 'endpoint', 'path', 'kind', 'count', 'compared', 'firstSeen', 'lastSeen']) assert.ok(field in g, `--json has ${field}`);
+      // A window counts its own minutes: the last hour holds every occurrence, a window after now holds none.
+      const lastHour = await api<{ groups: Group[] }>(h, 'GET', '/api/v1/diffs?route=api&since=1h');
+      assert.deepEqual(
+        lastHour.body.groups.map((g) => [g.path, g.count, g.total, g.compared]).sort(),
+        diffs.body.groups.map((g) => [g.path, 40, 40, 40]).sort(),
+      );
+      const later = await api<{ groups: Group[] }>(h, 'GET', `/api/v1/diffs?route=api&since=${Date.now() + 120_000}`);
+      assert.deepEqual(later.body.groups, []);
       const table = await cli(h, 'diffs', 'api');
       assert.match(table, /\$\.data\[\*\]\.price/);
 

@@ -59,6 +59,7 @@ export function group(route: string, endpoint: string, path: string, count: numb
     path,
     kind: 'value',
     count,
+    total: count,
     firstSeen: NOW - 20 * MINUTE,
     lastSeen: NOW - 5 * MINUTE,
     status: 'open',
