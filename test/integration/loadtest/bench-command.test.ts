@@ -12,27 +12,46 @@ import { startBackend, type Backend } from '../../helpers/backends.ts';
 import { BIN, NODE, REPO_ROOT, tempDir, type TempDir } from '../../helpers/cutover-process.ts';
 
 /**
- * 100 ms and 200 ms: timers fire up to a millisecond or two late on a busy
- * machine and loopback HTTP adds a fraction of one, more on the side doing
- * more requests per second; at these delays that overhead moves the ratio by
- * about 1%, well inside the 5% tolerance, where 4 ms and 8 ms would put the
- * true ratio itself near 1.8. The sketch's own 1% error per quantile adds up
- * to 2% on a ratio.
+ * 100 ms and 200 ms: at these delays loopback HTTP and the generator's own
+ * overhead move the ratio by about 1%, where 4 ms and 8 ms would put the true
+ * ratio itself near 1.8. The sketch's own 1% error per quantile adds up to 2%
+ * on a ratio.
+ *
+ * The backends' timers are not exact: on a contended VM they have fired 9 ms
+ * late at the median (p50 109 ms for 100 ms, a ratio of 1.86). That lateness is
+ * real latency the tool is right to measure, so each backend records how long
+ * it actually took per request, and the tool's numbers are held to those.
  */
 const LEGACY_MS = 100;
 const CANDIDATE_MS = 200;
 
+/** Milliseconds each backend really took per request (arrival to response end), by backend name. */
+const served = new Map<string, number[]>();
+
 const delayed =
   (ms: number) =>
   (req: IncomingMessage, res: ServerResponse, backend: Backend): void => {
+    const t0 = performance.now();
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const seen = backend.seen[backend.seen.length - 1];
       if (seen) (seen as { body?: string }).body = Buffer.concat(chunks).toString('utf8');
-      setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'), ms);
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+        let times = served.get(backend.name);
+        if (times === undefined) served.set(backend.name, (times = []));
+        times.push(performance.now() - t0);
+      }, ms);
     });
   };
+
+function quantile(values: readonly number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+const mean = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0) / values.length;
 
 function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -70,21 +89,35 @@ describe('cutover bench', { timeout: 120_000 }, () => {
     assert.deepEqual(s.rounds.map((x) => x.backend), ['legacy', 'candidate', 'legacy', 'candidate']);
     assert.equal(s.generator.saturated, false, `generator CPU ${s.generator.maxCpuCores}`);
     assert.equal(s.legacy.errors + s.candidate.errors, 0);
-    const expected = CANDIDATE_MS / LEGACY_MS;
+    // What the backends really did; the tool must report that, within the sketch's error and loopback's overhead.
+    const legacyServed = served.get('legacy')!;
+    const candidateServed = served.get('candidate')!;
+    const expected = quantile(candidateServed, 0.5) / quantile(legacyServed, 0.5);
+    assert.ok(expected >= (CANDIDATE_MS / LEGACY_MS) * 0.7, `the backends themselves served at ratio ${expected.toFixed(3)}: the delays did not hold`);
     const p50 = s.ratios.p50.value!;
-    process.stdout.write(`# bench: p50 ratio ${p50.toFixed(3)} (legacy ${s.legacy.p50} ms, candidate ${s.candidate.p50} ms), p95 ratio ${s.ratios.p95.value?.toFixed(3)}, throughput ratio ${s.ratios.throughput.value?.toFixed(3)}\n`);
-    assert.ok(Math.abs(p50 - expected) <= 0.05 * expected, `p50 ratio ${p50.toFixed(3)} is not within 5% of ${expected} (legacy ${s.legacy.p50} ms, candidate ${s.candidate.p50} ms)`);
-    // The tail carries the machine's scheduling stalls on top of the delay. They are absolute, not proportional:
-    // on a contended VM legacy's p95 once read 114 ms for its 100 ms (ratio 1.75). So each side's p95 must sit at or
-    // above its delay (less the sketch's 1%) and at most 40 ms over it, and the ratio in the region that allows.
-    const p95 = s.ratios.p95.value!;
-    for (const [side, ms] of [['legacy', LEGACY_MS], ['candidate', CANDIDATE_MS]] as const) {
-      const q = s[side].p95!;
-      assert.ok(q >= ms * 0.99 && q <= ms + 40, `${side} p95 ${q} ms is not within [${ms}, ${ms + 40}] ms`);
+    process.stdout.write(
+      `# bench: p50 ratio ${p50.toFixed(3)} (legacy ${s.legacy.p50} ms, candidate ${s.candidate.p50} ms; served ${quantile(legacyServed, 0.5).toFixed(1)} ms and ${quantile(candidateServed, 0.5).toFixed(1)} ms, ratio ${expected.toFixed(3)}), p95 ratio ${s.ratios.p95.value?.toFixed(3)}, throughput ratio ${s.ratios.throughput.value?.toFixed(3)}\n`,
+    );
+    assert.ok(Math.abs(p50 - expected) <= 0.05 * expected, `p50 ratio ${p50.toFixed(3)} is not within 5% of the served ratio ${expected.toFixed(3)} (legacy ${s.legacy.p50} ms, candidate ${s.candidate.p50} ms)`);
+    // Each side's measured p50 sits at what its backend took (less the sketch's 1%), plus at most loopback's and the generator's share.
+    for (const [side, times] of [['legacy', legacyServed], ['candidate', candidateServed]] as const) {
+      const q = s[side].p50!;
+      const truth = quantile(times, 0.5);
+      assert.ok(q >= truth * 0.99 && q <= truth + 10, `${side} p50 ${q} ms is not within [${truth.toFixed(1)}, ${(truth + 10).toFixed(1)}] ms of what the backend took`);
     }
-    assert.ok(p95 >= CANDIDATE_MS / (LEGACY_MS + 40) && p95 <= (CANDIDATE_MS + 40) / LEGACY_MS, `p95 ratio ${p95.toFixed(3)} is outside what the delays allow`);
-    // A closed loop of 8 connections: throughput is connections / latency, so half as much.
-    assert.ok(Math.abs(s.ratios.throughput.value! - 1 / expected) <= 0.05 / expected, `throughput ratio ${s.ratios.throughput.value}`);
+    // The tail: each side's p95 must sit at or above its delay (less the sketch's 1%) and at most 40 ms over what
+    // its backend's own p95 was (the generator's stalls come on top of the backend's).
+    for (const [side, ms, times] of [['legacy', LEGACY_MS, legacyServed], ['candidate', CANDIDATE_MS, candidateServed]] as const) {
+      const q = s[side].p95!;
+      const ceiling = quantile(times, 0.95) + 40;
+      assert.ok(q >= ms * 0.99 && q <= ceiling, `${side} p95 ${q} ms is not within [${ms}, ${ceiling.toFixed(1)}] ms`);
+    }
+    // A closed loop of 8 connections: throughput is connections / mean latency, so the inverse of the mean ratio.
+    const throughputExpected = mean(legacyServed) / mean(candidateServed);
+    assert.ok(
+      Math.abs(s.ratios.throughput.value! - throughputExpected) <= 0.05 * throughputExpected,
+      `throughput ratio ${s.ratios.throughput.value} is not within 5% of ${throughputExpected.toFixed(3)} (the inverse of the backends' mean latency ratio)`,
+    );
     // Every measured request went to the path asked for, and both sides saw the same one.
     assert.ok(legacy.seen.length > 0 && legacy.seen.every((x) => x.url === '/items?id=1' && x.method === 'GET'));
     assert.ok(candidate.seen.length > 0 && candidate.seen.every((x) => x.url === '/items?id=1'));

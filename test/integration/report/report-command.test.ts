@@ -141,8 +141,10 @@ describe('cutover report', { timeout: 120_000 }, () => {
     assert.equal(same.legacy.requests, N);
     assert.equal(same.candidate.requests, N);
     assert.deepEqual(same.candidate.byRole.map((x) => x.role), ['shadow']);
-    // 10 ms behind 40 ms: the candidate takes about a quarter as long (plus the same overhead on both sides).
-    assert.ok(same.ratios.p95! > 0.15 && same.ratios.p95! < 0.5, `p95 ratio ${same.ratios.p95}`);
+    // 10 ms behind 40 ms: the candidate takes about a quarter as long, plus the same overhead on both sides. That
+    // overhead is absolute: on a contended VM a 13 ms stall at p95 read 0.56, so the bound only has to keep the
+    // ratio well below an equal (1.0) or inverted (4.0) one.
+    assert.ok(same.ratios.p95! > 0.15 && same.ratios.p95! < 0.75, `p95 ratio ${same.ratios.p95}`);
   });
 
   it('--format md to stdout, with the summary and per-endpoint tables', async () => {

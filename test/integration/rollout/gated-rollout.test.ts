@@ -28,7 +28,9 @@ describe('gated rollouts', { timeout: 120_000 }, () => {
     const h = await startHarness({
       backends: { legacy: { url: legacy.url }, candidate: { url: candidate.url } },
       routes: routesFor(),
-      gates: { require: ['errorRate', 'latency'], minRequests: 40, maxErrorRateIncrease: 0.08, minLatencySamples: 40, maxLatencyRatio: 2, latencyToleranceMs: 25 },
+      // The tolerance absorbs a host stall landing in one side's tail (seen: p99 133 ms
+      // against 55 ms for two 2 ms backends); a real regression is tested below.
+      gates: { require: ['errorRate', 'latency'], minRequests: 40, maxErrorRateIncrease: 0.08, minLatencySamples: 40, maxLatencyRatio: 2, latencyToleranceMs: 250 },
       plans: { items: { ...FAST_PLAN, steps: ['shadow 1s', 'canary 10% 1s', 'canary 50% 1s', 'candidate'], inconclusiveDeadline: '20s' } },
     });
     t.after(async () => {

@@ -10,6 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { Pool } from 'undici';
@@ -50,6 +51,11 @@ describe('latency quantiles through a real data plane', () => {
   let runtime: CutoverRuntime;
   const published: ExchangeEvent[] = [];
   const collect = (e: unknown) => published.push(e as ExchangeEvent);
+  // Backends, proxy and client share this process: a stall of the host (a VM's
+  // steal, a throttled quota) delays a timer, a read and a measurement alike.
+  // The upper bounds below allow for the worst stall the loop itself saw.
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  let worstStallMs = 0;
 
   before(async () => {
     legacy = await startBackend('legacy', { handler: delayed(1) });
@@ -65,6 +71,7 @@ describe('latency quantiles through a real data plane', () => {
     runtime = await startCutover({ config, store, logger: pino({ level: 'silent' }), features: [(ctx) => createTelemetry(ctx)] });
     channels.exchange.subscribe(collect);
     const pool = new Pool(`http://127.0.0.1:${runtime.proxyAddress.port}`, { connections: 20 });
+    loopDelay.enable();
     const queue = [...DELAYS];
     await Promise.all(
       Array.from({ length: 20 }, async () => {
@@ -79,6 +86,8 @@ describe('latency quantiles through a real data plane', () => {
     // Shadow exchanges finish after the client's answer.
     const deadline = Date.now() + 10_000;
     while (published.filter((e) => e.backend === 'candidate' && e.role === 'shadow').length < DELAYS.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    loopDelay.disable();
+    worstStallMs = loopDelay.max / 1e6;
   });
 
   after(async () => {
@@ -133,11 +142,11 @@ describe('latency quantiles through a real data plane', () => {
       ] as const) {
         // Timers never fire early by more than a millisecond; loopback and scheduling add a little.
         assert.ok(got! >= (known - 1) * 0.99, `ttfb ${got} ms below the ${known} ms the backend waited`);
-        assert.ok(got! <= known * 1.25 + 15, `ttfb ${got} ms far above the ${known} ms the backend waited`);
+        assert.ok(got! <= known * 1.25 + 15 + worstStallMs, `ttfb ${got} ms far above the ${known} ms the backend waited (worst loop stall ${worstStallMs.toFixed(1)} ms)`);
       }
       // Means are exact (sum / count), so they show the gap between first and last byte without sketch error.
       const gap = s.total.mean! - s.ttfb.mean!;
-      assert.ok(gap >= BODY_GAP_MS * 0.85 && gap <= BODY_GAP_MS + 15, `mean total - mean ttfb = ${gap} ms; the body came ${BODY_GAP_MS} ms after the headers`);
+      assert.ok(gap >= BODY_GAP_MS * 0.85 && gap <= BODY_GAP_MS + 15 + worstStallMs / 10, `mean total - mean ttfb = ${gap} ms; the body came ${BODY_GAP_MS} ms after the headers`);
     });
   }
 });
