@@ -15,6 +15,12 @@ export interface ComparerPoolOptions {
   settings: ComparerSettings;
   /** How the comparer thread yields to the proxying thread; default `idle`. */
   scheduling?: ComparerScheduling;
+  /**
+   * How long a pair may wait for others before the batch is posted; default
+   * 5 ms. Pairs are never urgent, and every post wakes the worker and, with
+   * its reply, the proxying thread again.
+   */
+  batchWindowMs?: number;
   /** Pairs posted and not yet compared. */
   maxInFlight: number;
   maxInFlightBytes: number;
@@ -42,6 +48,10 @@ export interface ComparerPool {
   readonly held: number;
 }
 
+export const DEFAULT_BATCH_WINDOW_MS = 5;
+/** A full batch goes at once: under saturation the window would only add memory. */
+const MAX_BATCH_PAIRS = 64;
+
 interface InFlight {
   route: string;
   endpoint: string;
@@ -66,12 +76,18 @@ export function createComparerPool(options: ComparerPoolOptions): ComparerPool {
   let held = 0;
   let flushWaiters: Array<() => void> = [];
   let worker: Worker;
-  // Pairs of one event-loop turn go in one message: a postMessage costs a few
-  // microseconds on the proxying thread and wakes the worker, per call.
+  // Pairs of a few milliseconds go in one message. Each postMessage costs the
+  // proxying thread a few microseconds, wakes the worker, and brings back a
+  // reply the proxying thread must handle: at a paced load, batching per
+  // event-loop turn still meant two thread wake-ups per pair on a shared core.
+  const batchWindowMs = options.batchWindowMs ?? DEFAULT_BATCH_WINDOW_MS;
   let batch: PackedPair[] = [];
-  let batchScheduled = false;
+  let batchTimer: NodeJS.Timeout | undefined;
   const postBatch = (): void => {
-    batchScheduled = false;
+    if (batchTimer !== undefined) {
+      clearTimeout(batchTimer);
+      batchTimer = undefined;
+    }
     if (batch.length === 0 || closed) return;
     const pairs = batch;
     batch = [];
@@ -144,10 +160,8 @@ export function createComparerPool(options: ComparerPoolOptions): ComparerPool {
       inFlight.set(id, { route: event.route, endpoint: event.endpoint, method: event.method, bytes });
       inFlightBytes += bytes;
       batch.push(pair);
-      if (!batchScheduled) {
-        batchScheduled = true;
-        setImmediate(postBatch);
-      }
+      if (batch.length >= MAX_BATCH_PAIRS) postBatch();
+      else if (batchTimer === undefined) batchTimer = setTimeout(postBatch, batchWindowMs).unref();
       return true;
     },
     configure(next) {
@@ -179,6 +193,7 @@ export function createComparerPool(options: ComparerPoolOptions): ComparerPool {
     async close() {
       if (closed) return;
       closed = true;
+      clearTimeout(batchTimer);
       await worker.terminate();
       for (const w of flushWaiters) w();
       flushWaiters = [];

@@ -40,6 +40,34 @@ describe('comparer pool', () => {
     }
   });
 
+  it('posts the pairs of one batch window in one message, and a full batch at once', async () => {
+    const calls: number[] = [];
+    const pool = createComparerPool({ settings, batchWindowMs: 1000, maxInFlight: 1000, maxInFlightBytes: 1 << 24, onOutcomes: (o) => calls.push(o.length), onNoise: () => {}, onLost: () => assert.fail('nothing is lost') });
+    const until = async (n: number, ms: number) => {
+      const deadline = Date.now() + ms;
+      while (calls.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    };
+    try {
+      // Pairs of separate event-loop turns inside the window wait for each other.
+      for (let i = 0; i < 3; i++) {
+        pool.submit(event(i));
+        await new Promise((r) => setImmediate(r));
+      }
+      await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(calls, [], 'nothing is posted before the window closes');
+      // The 64th pair fills the batch: all of it goes without waiting for the window.
+      for (let i = 3; i < 64; i++) pool.submit(event(i));
+      await until(1, 700);
+      assert.deepEqual(calls, [64], 'one message, one reply');
+      pool.submit(event(100));
+      pool.submit(event(101));
+      await until(2, 3000);
+      assert.deepEqual(calls, [64, 2], 'a partial batch goes when its window closes');
+    } finally {
+      await pool.close();
+    }
+  });
+
   it("flush('skip') hands back held mismatches as unjudged instead of dropping them; 'keep' holds them", async () => {
     const outcomes: PairOutcome[] = [];
     const unjudged: UnjudgedPair[] = [];
