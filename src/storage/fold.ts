@@ -93,6 +93,18 @@ export function foldComparedMinutes(rows: readonly ComparedMinuteRow[]): Compare
   return [...out.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map((e) => e[1]);
 }
 
+/** A `compared_minutes` row as either store's driver returns it (the column names are the same in both schemas). */
+export function comparedMinuteOf(r: Record<string, unknown>): ComparedMinuteRow {
+  return {
+    minute: Number(r.minute),
+    route: r.route as string,
+    method: r.method as string,
+    endpoint: r.endpoint as string,
+    match: Number(r.match),
+    mismatch: Number(r.mismatch),
+  };
+}
+
 /** Same key twice in one batch: the last one wins, as it would across batches. */
 export function dedupeTelemetryBuckets(rows: readonly TelemetryBucketRow[]): TelemetryBucketRow[] {
   const out = new Map<string, TelemetryBucketRow>();

@@ -15,6 +15,7 @@ import {
   foldComparisonCounts,
   foldDiffObservations,
   toJsonText,
+  comparedMinuteOf,
 } from '../fold.ts';
 import type { AuditEntry, ComparisonCountRow, DiffGroupRow, DiffGroupStatus, DiffSampleRow, DiffTriage, NoiseStatus, Store } from '../store.ts';
 
@@ -572,14 +573,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     listComparedMinutes: (range) =>
       guard('listComparedMinutes', async () => {
         const { where, params } = whereOf([['route = ?', range.route], ['minute >= ?', range.from], ['minute < ?', range.to]]);
-        return (await q(t(`SELECT * FROM {s}compared_minutes${where} ORDER BY minute, route, method, endpoint`), params)).map((r) => ({
-          minute: r.minute as number,
-          route: r.route as string,
-          method: r.method as string,
-          endpoint: r.endpoint as string,
-          match: r.match as number,
-          mismatch: r.mismatch as number,
-        }));
+        return (await q(t(`SELECT * FROM {s}compared_minutes${where} ORDER BY minute, route, method, endpoint`), params)).map(comparedMinuteOf);
       }),
 
     getDiffGroup: (id) =>

@@ -27,6 +27,7 @@ import {
   foldComparisonCounts,
   foldDiffObservations,
   toJsonText,
+  comparedMinuteOf,
 } from '../fold.ts';
 import type {
   AuditEntry,
@@ -531,14 +532,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       return run('listComparedMinutes', () => {
         const { clauses, params } = keyAndRange('route', range.route, 'minute', range);
         const sql = `SELECT * FROM compared_minutes${whereSql(clauses)} ORDER BY minute, route, method, endpoint`;
-        return (st(sql).all(...params) as Row[]).map((r) => ({
-          minute: r.minute as number,
-          route: r.route as string,
-          method: r.method as string,
-          endpoint: r.endpoint as string,
-          match: r.match as number,
-          mismatch: r.mismatch as number,
-        }));
+        return (st(sql).all(...params) as Row[]).map(comparedMinuteOf);
       });
     },
 
