@@ -167,6 +167,11 @@ export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;
 /** Arbitrary constant: serialises migrations when several instances start at once. */
 const MIGRATION_LOCK = 0x637574;
 
+/** One array per key, in the order unnest() takes them: a batch of rows as column parameters. */
+function columnsOf<T>(rows: readonly T[], keys: ReadonlyArray<keyof T>): unknown[][] {
+  return keys.map((k) => rows.map((r) => r[k]));
+}
+
 /**
  * jsonb cannot hold U+0000 or an unpaired surrogate and rejects the whole
  * statement, which would throw away a full batch of results for one odd
@@ -448,14 +453,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
           t(`INSERT INTO {s}comparison_counts AS cc (minute, route, endpoint, outcome, reason, count)
              SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[])
              ON CONFLICT (minute, route, endpoint, outcome, reason) DO UPDATE SET count = cc.count + EXCLUDED.count`),
-          [
-            folded.map((r) => r.minute),
-            folded.map((r) => r.route),
-            folded.map((r) => r.endpoint),
-            folded.map((r) => r.outcome),
-            folded.map((r) => r.reason),
-            folded.map((r) => r.count),
-          ],
+          columnsOf(folded, ['minute', 'route', 'endpoint', 'outcome', 'reason', 'count']),
         );
       }),
 
@@ -559,14 +557,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
           t(`INSERT INTO {s}compared_minutes AS cm (minute, route, method, endpoint, match, mismatch)
              SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[])
              ON CONFLICT (minute, route, method, endpoint) DO UPDATE SET match = cm.match + EXCLUDED.match, mismatch = cm.mismatch + EXCLUDED.mismatch`),
-          [
-            folded.map((r) => r.minute),
-            folded.map((r) => r.route),
-            folded.map((r) => r.method),
-            folded.map((r) => r.endpoint),
-            folded.map((r) => r.match),
-            folded.map((r) => r.mismatch),
-          ],
+          columnsOf(folded, ['minute', 'route', 'method', 'endpoint', 'match', 'mismatch']),
         );
       }),
 
@@ -609,17 +600,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
              ON CONFLICT (route, endpoint, path, kind) DO UPDATE SET raw_count = EXCLUDED.raw_count,
                noise_count = EXCLUDED.noise_count, total = EXCLUDED.total, updated_at = EXCLUDED.updated_at,
                status = CASE WHEN n.status = 'learned' THEN EXCLUDED.status ELSE n.status END`),
-          [
-            unique.map((r) => r.route),
-            unique.map((r) => r.endpoint),
-            unique.map((r) => r.path),
-            unique.map((r) => r.kind),
-            unique.map((r) => r.rawCount),
-            unique.map((r) => r.noiseCount),
-            unique.map((r) => r.total),
-            unique.map((r) => r.status),
-            unique.map((r) => r.updatedAt),
-          ],
+          columnsOf(unique, ['route', 'endpoint', 'path', 'kind', 'rawCount', 'noiseCount', 'total', 'status', 'updatedAt']),
         );
       }),
 
