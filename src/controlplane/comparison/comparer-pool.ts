@@ -46,6 +46,8 @@ export interface ComparerPool {
   readonly inFlightBytes: number;
   /** Mismatches held in the worker while noise is learned, as of its last reply. */
   readonly held: number;
+  /** Whether the worker thread exists: it starts with the first pair, so a cutover that compares nothing never pays for it. */
+  readonly running: boolean;
 }
 
 export const DEFAULT_BATCH_WINDOW_MS = 5;
@@ -75,7 +77,7 @@ export function createComparerPool(options: ComparerPoolOptions): ComparerPool {
   let closed = false;
   let held = 0;
   let flushWaiters: Array<() => void> = [];
-  let worker: Worker;
+  let worker: Worker | undefined;
   // Pairs of a few milliseconds go in one message. Each postMessage costs the
   // proxying thread a few microseconds, wakes the worker, and brings back a
   // reply the proxying thread must handle: at a paced load, batching per
@@ -94,7 +96,8 @@ export function createComparerPool(options: ComparerPoolOptions): ComparerPool {
     post({ type: 'pairs', pairs }, pairs.map((p) => p.bytes));
   };
 
-  const post = (msg: ToComparer, transfer?: ArrayBuffer[]): void => worker.postMessage(msg, transfer);
+  // Before the first pair there is no worker: settings, silences, decisions and restored models are kept and sent when it starts.
+  const post = (msg: ToComparer, transfer?: ArrayBuffer[]): void => worker?.postMessage(msg, transfer);
 
   const done = (id: number): void => {
     const entry = inFlight.get(id);
@@ -103,9 +106,13 @@ export function createComparerPool(options: ComparerPoolOptions): ComparerPool {
     inFlightBytes -= entry.bytes;
   };
 
-  const start = (): void => {
-    worker = new Worker(new URL('./comparer-worker.ts', import.meta.url), { workerData: { settings, scheduling: options.scheduling ?? 'idle' }, name: 'cutover-comparer' });
-    worker.on('message', (msg: FromComparer) => {
+  const start = (): Worker => {
+    const w = new Worker(new URL('./comparer-worker.ts', import.meta.url), { workerData: { settings, scheduling: options.scheduling ?? 'idle' }, name: 'cutover-comparer' });
+    worker = w;
+    if (silences.length > 0) post({ type: 'silences', rules: silences });
+    if (decisions.length > 0) post({ type: 'noise-decisions', decisions });
+    if (restored !== undefined) post({ type: 'restore-noise', models: restored });
+    w.on('message', (msg: FromComparer) => {
       switch (msg.type) {
         case 'processed':
           for (const id of msg.ids) done(id);
@@ -119,7 +126,7 @@ export function createComparerPool(options: ComparerPoolOptions): ComparerPool {
           break;
         case 'flushed':
           flushWaiters.shift()?.();
-          if (flushWaiters.length === 0) worker.unref();
+          if (flushWaiters.length === 0) w.unref();
           break;
         case 'error':
           if (msg.id !== undefined) {
@@ -129,8 +136,8 @@ export function createComparerPool(options: ComparerPoolOptions): ComparerPool {
           break;
       }
     });
-    worker.on('error', (err) => options.onLost([], err.stack ?? String(err)));
-    worker.on('exit', () => {
+    w.on('error', (err) => options.onLost([], err.stack ?? String(err)));
+    w.on('exit', () => {
       if (closed) return;
       // The worker died (a bug, or out of memory on a hostile body): what it
       // held is lost, the next pair goes to a fresh one.
@@ -141,20 +148,18 @@ export function createComparerPool(options: ComparerPoolOptions): ComparerPool {
       const waiters = flushWaiters;
       flushWaiters = [];
       start();
-      post({ type: 'silences', rules: silences });
-      post({ type: 'noise-decisions', decisions });
-      if (restored !== undefined) post({ type: 'restore-noise', models: restored });
-      for (const w of waiters) w();
+      for (const resolve of waiters) resolve();
     });
-    worker.unref();
+    w.unref();
+    return w;
   };
-  start();
 
   return {
     submit(event) {
       if (closed) return false;
       const bytes = packedSize(event);
       if (inFlight.size >= options.maxInFlight || (inFlight.size > 0 && inFlightBytes + bytes > options.maxInFlightBytes)) return false;
+      if (worker === undefined) start();
       const id = nextId++;
       const pair = packPair(id, event);
       inFlight.set(id, { route: event.route, endpoint: event.endpoint, method: event.method, bytes });
@@ -181,12 +186,14 @@ export function createComparerPool(options: ComparerPoolOptions): ComparerPool {
       post({ type: 'restore-noise', models });
     },
     flush(held = 'keep') {
-      if (closed) return Promise.resolve();
+      // No worker yet: no pair was ever submitted, so there is nothing to wait for.
+      const w = worker;
+      if (closed || w === undefined) return Promise.resolve();
       postBatch();
       return new Promise<void>((resolve) => {
         flushWaiters.push(resolve);
         // The worker is unref'd; while someone waits on its answer it must keep the process alive.
-        worker.ref();
+        w.ref();
         post({ type: 'flush', held });
       });
     },
@@ -194,7 +201,7 @@ export function createComparerPool(options: ComparerPoolOptions): ComparerPool {
       if (closed) return;
       closed = true;
       clearTimeout(batchTimer);
-      await worker.terminate();
+      await worker?.terminate();
       for (const w of flushWaiters) w();
       flushWaiters = [];
     },
@@ -206,6 +213,9 @@ export function createComparerPool(options: ComparerPoolOptions): ComparerPool {
     },
     get held() {
       return held;
+    },
+    get running() {
+      return worker !== undefined;
     },
   };
 }
