@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -52,6 +52,21 @@ describe('access log', () => {
       remoteAddress: '10.0.0.9',
       traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
     });
+  });
+
+  it('writes a lone line out within flushMs, without waiting for the buffer to fill', async () => {
+    const file = join(dir, 'quiet.log');
+    const log = createAccessLog({ mode: 'full', sample: 1, file, holdMs: () => 0, flushMs: 50 });
+    try {
+      log.onRequest(request('lonely'));
+      const deadline = Date.now() + 5_000;
+      const written = () => existsSync(file) && readFileSync(file, 'utf8').includes('"lonely"');
+      while (!written() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(written(), 'a single line reached the file before close');
+    } finally {
+      await log.close();
+    }
+    assert.equal(lines(file).length, 1);
   });
 
   it('samples', async () => {
