@@ -97,6 +97,7 @@ async function run(name: string, store: Store): Promise<Result[]> {
         endpoint: `GET /e${Math.floor(i / 20) % 25}`,
         backend: ['legacy', 'candidate'][Math.floor(i / 500) % 2],
         role: ['primary', 'shadow'][Math.floor(i / 1_000) % 2],
+        instance: 'bench_1',
         data: TELEMETRY_DATA,
       }),
       (b) => store.putTelemetryBuckets(b),

@@ -108,7 +108,7 @@ export function comparedMinuteOf(r: Record<string, unknown>): ComparedMinuteRow 
 /** Same key twice in one batch: the last one wins, as it would across batches. */
 export function dedupeTelemetryBuckets(rows: readonly TelemetryBucketRow[]): TelemetryBucketRow[] {
   const out = new Map<string, TelemetryBucketRow>();
-  for (const r of rows) out.set([r.minute, r.route, r.endpoint, r.backend, r.role].join(SEP), r);
+  for (const r of rows) out.set([r.minute, r.route, r.endpoint, r.backend, r.role, r.instance].join(SEP), r);
   return [...out.values()];
 }
 

@@ -26,9 +26,11 @@ export interface RouteOverride {
 }
 
 /**
- * One finished per-minute telemetry bucket for one (route, endpoint, backend, role).
- * `data` is owned by the telemetry module (serialized counters and sketches);
- * the store treats it as opaque JSON. Writing the same key again replaces it.
+ * One per-minute telemetry bucket for one (route, endpoint, backend, role), as
+ * one cutover instance counted it. `data` is owned by the telemetry module
+ * (serialized counters and sketches); the store treats it as opaque JSON.
+ * Writing the same key, instance included, again replaces it; instances
+ * sharing a store never overwrite each other, and readers merge their rows.
  */
 export interface TelemetryBucketRow {
   minute: number;
@@ -36,6 +38,8 @@ export interface TelemetryBucketRow {
   endpoint: string;
   backend: string;
   role: string;
+  /** The writing process's instance id; '' for rows written before schema version 3. */
+  instance: string;
   data: unknown;
 }
 
@@ -173,8 +177,8 @@ export interface Store {
   deleteRouteOverride(route: string): Promise<void>;
 
   putTelemetryBuckets(rows: TelemetryBucketRow[]): Promise<void>;
-  /** Ordered by minute, then route, endpoint, backend, role. */
-  listTelemetryBuckets(range: TimeRange & { route?: string }): Promise<TelemetryBucketRow[]>;
+  /** Ordered by minute, then route, endpoint, backend, role, instance. `excludeInstance`: leave out what that instance wrote. */
+  listTelemetryBuckets(range: TimeRange & { route?: string; excludeInstance?: string }): Promise<TelemetryBucketRow[]>;
 
   addComparisonCounts(rows: ComparisonCountRow[]): Promise<void>;
   /** Ordered by minute, then route, endpoint, outcome, reason. */

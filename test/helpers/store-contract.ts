@@ -42,7 +42,7 @@ function override(route: string, patch: Partial<RouteOverride> = {}): RouteOverr
 }
 
 function bucket(minute: number, route: string, patch: Partial<TelemetryBucketRow> = {}): TelemetryBucketRow {
-  return { minute, route, endpoint: 'GET /items', backend: 'legacy', role: 'primary', data: { n: 1 }, ...patch };
+  return { minute, route, endpoint: 'GET /items', backend: 'legacy', role: 'primary', instance: 'host-a_1', data: { n: 1 }, ...patch };
 }
 
 function cmp(minute: number, route: string, patch: Partial<ComparisonCountRow> = {}): ComparisonCountRow {
@@ -167,9 +167,20 @@ export function runStoreContract(name: string, newStore: () => Promise<Store>, c
           bucket(T0, 'r', { endpoint: 'POST /items' }),
           bucket(T0, 'r', { backend: 'candidate' }),
           bucket(T0, 'r', { role: 'shadow' }),
+          bucket(T0, 'r', { instance: 'host-b_1' }),
+          bucket(T0, 'r', { instance: '' }),
         ];
         await store.putTelemetryBuckets(rows);
         assert.equal((await store.listTelemetryBuckets({})).length, rows.length);
+      });
+
+      it('keeps instances sharing a store apart: one never replaces another', async () => {
+        await store.putTelemetryBuckets([bucket(T0, 'r', { data: { v: 1 } })]);
+        await store.putTelemetryBuckets([bucket(T0, 'r', { instance: 'host-b_1', data: { v: 2 } })]);
+        await store.putTelemetryBuckets([bucket(T0, 'r', { data: { v: 3 } })]);
+        assert.deepEqual(await store.listTelemetryBuckets({}), [bucket(T0, 'r', { data: { v: 3 } }), bucket(T0, 'r', { instance: 'host-b_1', data: { v: 2 } })]);
+        assert.deepEqual(await store.listTelemetryBuckets({ excludeInstance: 'host-a_1' }), [bucket(T0, 'r', { instance: 'host-b_1', data: { v: 2 } })], "another instance's rows only");
+        assert.deepEqual(await store.listTelemetryBuckets({ excludeInstance: 'host-b_1', route: 'r', from: T0 }), [bucket(T0, 'r', { data: { v: 3 } })]);
       });
 
       it('filters by half-open minute range and by route, ordered by minute then key', async () => {

@@ -9,12 +9,22 @@
  * current partial minute on close, and the last `telemetry.retention` is read
  * back on start, so a restart keeps the window.
  *
+ * Every process writes its buckets under an instance id of its own, so
+ * several cutover instances sharing one store (or a restart into a minute the
+ * last run already wrote) add up rather than overwrite each other. The live
+ * window counts this process's traffic plus what the others wrote: read on
+ * start, and their last few minutes again at every flush. Others write a
+ * minute once it is finished, so their share of the current minute is missing
+ * until then.
+ *
  * In multi-worker mode the workers forward events to the primary, which
  * republishes them on the same channels, so this runs in one process.
  */
+import { hostname } from 'node:os';
 import { BACKEND_NAMES, type CutoverConfig } from '../../config/schema.ts';
 import { systemClock, type Clock } from '../../core/clock.ts';
 import { CutoverError, ErrorCodes } from '../../core/errors.ts';
+import { createId } from '../../core/ids.ts';
 import { createTupleMap } from '../../core/tuple-map.ts';
 import { channels, type ComparisonSkippedEvent, type ExchangeEvent, type RequestEvent, type Role } from '../../dataplane/events.ts';
 import type { Feature, FeatureContext, FeatureFactory } from '../feature.ts';
@@ -52,6 +62,8 @@ export interface TelemetryOptions {
   flushIntervalMs?: number;
   /** Access-log sampling source (tests make it deterministic). */
   random?: () => number;
+  /** The id this process's buckets are stored under; default: host name plus a random suffix, new on every start. */
+  instance?: string;
 }
 
 export interface TelemetryFeature extends Feature {
@@ -75,6 +87,8 @@ interface Cell {
 const MAX_REASONS = 32;
 /** Minutes a store outage may hold back before unwritten minutes are dropped anyway. */
 const STORE_GRACE = 10 * MINUTE;
+/** How far back each flush re-reads what other instances wrote (they rewrite a minute when a late event lands in it). */
+const FOREIGN_REFRESH = 5 * MINUTE;
 const ROLES: readonly string[] = ['primary', 'shadow'];
 
 /**
@@ -85,6 +99,7 @@ const ROLES: readonly string[] = ['primary', 'shadow'];
  */
 export async function createTelemetry(context: FeatureContext, options: TelemetryOptions = {}): Promise<TelemetryFeature> {
   const clock = options.clock ?? systemClock;
+  const instance = options.instance ?? createId(hostname());
   const logger = context.logger.child({ feature: TELEMETRY_FEATURE });
   let config: CutoverConfig = context.config();
   const bucketsSec = config.telemetry.latencyBuckets ?? DEFAULT_LATENCY_BUCKETS;
@@ -134,7 +149,7 @@ export async function createTelemetry(context: FeatureContext, options: Telemetr
   // The window survives restarts: read back what the last run wrote.
   const since = minuteOf(clock.now()) - config.telemetry.retention;
   try {
-    const bad = window.load(await context.store.listTelemetryBuckets({ from: since }), accept);
+    const bad = window.load(await context.store.listTelemetryBuckets({ from: since }), accept, instance);
     if (bad > 0) logger.warn({ rows: bad }, 'skipped telemetry buckets this version cannot read');
     for (const row of await context.store.listComparisonCounts({ from: since })) {
       const route = cap.route(row.route);
@@ -286,19 +301,20 @@ export async function createTelemetry(context: FeatureContext, options: Telemetr
   };
 
   let lastWarn = 0;
-  const warnStore = (err: unknown, what: string) => {
-    storeWriteFailures++;
+  /** `what`: the write that failed, or with `read`, the read. */
+  const warnStore = (err: unknown, what: string, read = false) => {
+    if (!read) storeWriteFailures++;
     const now = clock.now();
     // A store outage would otherwise log every few seconds; one line a minute says the same.
     if (now - lastWarn >= MINUTE) {
       lastWarn = now;
-      logger.warn({ err }, `writing ${what} to the store failed; retrying`);
+      logger.warn({ err }, `${read ? 'reading' : 'writing'} ${what} ${read ? 'from' : 'to'} the store failed; retrying at the next flush`);
     }
   };
 
   const flushOnce = async (all: boolean): Promise<void> => {
     const before = all ? undefined : minuteOf(clock.now());
-    const buckets = window.pending(before);
+    const buckets = window.pending(before, instance);
     if (buckets.rows.length > 0) {
       try {
         await context.store.putTelemetryBuckets(buckets.rows);
@@ -315,6 +331,14 @@ export async function createTelemetry(context: FeatureContext, options: Telemetr
         comparisons.commit();
       } catch (err) {
         warnStore(err, 'comparison counts');
+      }
+    }
+    if (!all) {
+      try {
+        const theirs = await context.store.listTelemetryBuckets({ from: minuteOf(clock.now()) - FOREIGN_REFRESH, excludeInstance: instance });
+        if (theirs.length > 0) window.load(theirs, accept, instance);
+      } catch (err) {
+        warnStore(err, "other instances' telemetry buckets", true);
       }
     }
     const cutoff = minuteOf(clock.now()) - config.telemetry.retention;

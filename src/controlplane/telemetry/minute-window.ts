@@ -8,6 +8,10 @@
  * the same key), so a minute that changes after it was written (a late event,
  * or a restart that reloaded it) is marked dirty and written again in full.
  *
+ * Rows another instance wrote (another cutover sharing the store, or an
+ * earlier run of this one) are counted but kept apart and never written
+ * back: written under this instance's key they would count twice.
+ *
  * A finished minute that is safely in the store is kept in its serialized
  * form: dense sketch bins cost several kilobytes per series and minute, the
  * sparse form a few hundred bytes, and an hour of a catch-all route at its
@@ -51,9 +55,19 @@ interface StoredEntry {
   compact: SerializedExchangeStats | undefined;
 }
 
+/** One other instance's row: read-only, replaced whole when that instance rewrites its minute. */
+interface ForeignEntry {
+  id: string;
+  key: SeriesKey;
+  compact: SerializedExchangeStats;
+}
+
 interface MinuteBucket {
+  /** What this instance counted. */
   series: Map<string, StoredEntry>;
   dirty: boolean;
+  /** What other instances counted, by instance and series (read-only; created on first use). */
+  foreign: Map<string, ForeignEntry> | undefined;
 }
 
 export interface WindowSelection {
@@ -75,8 +89,14 @@ export interface MinuteWindow {
   readonly epoch: number;
   /** The live stats of one series in one minute; marks the minute dirty. */
   statsFor(minute: number, id: string, key: SeriesKey): ExchangeStats;
-  /** Merges persisted buckets in; returns how many rows could not be read. */
-  load(rows: TelemetryBucketRow[], accept: (key: SeriesKey) => SeriesKey | undefined): number;
+  /**
+   * Merges persisted buckets in; returns how many rows could not be read.
+   * With `ownInstance`, rows of any other instance are counted but never
+   * written back, and a row loaded again (a refresh) replaces that
+   * instance's earlier copy; without it, every row is treated as this
+   * window's own.
+   */
+  load(rows: TelemetryBucketRow[], accept: (key: SeriesKey) => SeriesKey | undefined, ownInstance?: string): number;
   /** Merged stats per series over the selected minutes. */
   collect(selection: WindowSelection): Map<string, SeriesEntry>;
   /**
@@ -84,7 +104,7 @@ export interface MinuteWindow {
    * Call `written` once the store has them (finished minutes are then
    * compacted), or `failed` to have them offered again.
    */
-  pending(beforeMinute: number | undefined): { rows: TelemetryBucketRow[]; written(currentMinute: number): void; failed(): void };
+  pending(beforeMinute: number | undefined, instance: string): { rows: TelemetryBucketRow[]; written(currentMinute: number): void; failed(): void };
   /** Moves minutes before `beforeMinute` into the running total; dirty ones stay unless `force`. */
   evict(beforeMinute: number, force: boolean): number;
   /** Oldest and newest minute held, for the API's `from`/`to`. */
@@ -114,7 +134,7 @@ export function createMinuteWindow(): MinuteWindow {
     return e.stats;
   };
 
-  const addTo = (into: ExchangeStats, e: { stats: ExchangeStats | undefined; compact?: SerializedExchangeStats }): void => {
+  const addTo = (into: ExchangeStats, e: { stats?: ExchangeStats | undefined; compact?: SerializedExchangeStats | undefined }): void => {
     if (e.stats !== undefined) mergeExchangeStats(into, e.stats);
     else if (e.compact !== undefined) mergeSerializedExchangeStats(into, e.compact);
   };
@@ -131,7 +151,7 @@ export function createMinuteWindow(): MinuteWindow {
   const bucketFor = (minute: number): MinuteBucket => {
     let b = buckets.get(minute);
     if (b === undefined) {
-      b = { series: new Map(), dirty: false };
+      b = { series: new Map(), dirty: false, foreign: undefined };
       buckets.set(minute, b);
     }
     return b;
@@ -146,7 +166,7 @@ export function createMinuteWindow(): MinuteWindow {
     return e;
   };
 
-  const mergeInto = (out: Map<string, SeriesEntry>, id: string, from: SeriesEntry | StoredEntry) => {
+  const mergeInto = (out: Map<string, SeriesEntry>, id: string, from: SeriesEntry | StoredEntry | ForeignEntry) => {
     addTo(entryIn(out, id, from.key).stats, from);
   };
 
@@ -164,7 +184,7 @@ export function createMinuteWindow(): MinuteWindow {
       b.dirty = true;
       return live(storedIn(b.series, id, key));
     },
-    load(rows, accept) {
+    load(rows, accept, ownInstance) {
       let bad = 0;
       for (const row of rows) {
         const key = accept({ route: row.route, endpoint: row.endpoint, backend: row.backend as BackendName, role: row.role as Role });
@@ -182,6 +202,10 @@ export function createMinuteWindow(): MinuteWindow {
         }
         const id = seriesId(key.route, key.endpoint, key.backend, key.role);
         const target = bucketFor(row.minute);
+        if (ownInstance !== undefined && row.instance !== ownInstance) {
+          (target.foreign ??= new Map()).set(`${row.instance}\n${id}`, { id, key, compact });
+          continue;
+        }
         const existing = target.series.get(id);
         if (existing === undefined && !target.dirty) {
           target.series.set(id, { key, stats: undefined, compact });
@@ -198,11 +222,12 @@ export function createMinuteWindow(): MinuteWindow {
       for (const [minute, b] of buckets) {
         if (minute < sel.fromMinute || minute > sel.toMinute) continue;
         for (const [id, e] of b.series) if (selected(sel, e.key)) mergeInto(out, id, e);
+        if (b.foreign !== undefined) for (const e of b.foreign.values()) if (selected(sel, e.key)) mergeInto(out, e.id, e);
       }
       if (sel.includeArchive) for (const [id, e] of archive) if (selected(sel, e.key)) mergeInto(out, id, e);
       return out;
     },
-    pending(beforeMinute) {
+    pending(beforeMinute, instance) {
       const rows: TelemetryBucketRow[] = [];
       const taken: Array<{ minute: number; bucket: MinuteBucket; data: Map<StoredEntry, SerializedExchangeStats> }> = [];
       for (const [minute, b] of buckets) {
@@ -212,7 +237,7 @@ export function createMinuteWindow(): MinuteWindow {
         for (const e of b.series.values()) {
           const d = e.compact ?? serializeExchangeStats(e.stats!);
           data.set(e, d);
-          rows.push({ minute, route: e.key.route, endpoint: e.key.endpoint, backend: e.key.backend, role: e.key.role, data: d });
+          rows.push({ minute, route: e.key.route, endpoint: e.key.endpoint, backend: e.key.backend, role: e.key.role, instance, data: d });
         }
         taken.push({ minute, bucket: b, data });
       }
@@ -243,6 +268,7 @@ export function createMinuteWindow(): MinuteWindow {
       for (const [minute, b] of buckets) {
         if (minute >= beforeMinute || (b.dirty && !force)) continue;
         for (const [id, e] of b.series) mergeInto(archive, id, e);
+        if (b.foreign !== undefined) for (const e of b.foreign.values()) mergeInto(archive, e.id, e);
         buckets.delete(minute);
         dropped++;
       }
@@ -254,7 +280,10 @@ export function createMinuteWindow(): MinuteWindow {
     },
     seriesCount() {
       const ids = new Set<string>();
-      for (const b of buckets.values()) for (const id of b.series.keys()) ids.add(id);
+      for (const b of buckets.values()) {
+        for (const id of b.series.keys()) ids.add(id);
+        if (b.foreign !== undefined) for (const e of b.foreign.values()) ids.add(e.id);
+      }
       return ids.size;
     },
   };

@@ -46,7 +46,7 @@ const types = {
  * Key columns use the "C" collation so ORDER BY is byte order, like SQLite,
  * whatever locale the database was created with.
  */
-const MIGRATIONS: readonly string[] = [
+export const POSTGRES_MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE {s}route_overrides (
     route text COLLATE "C" PRIMARY KEY,
@@ -159,10 +159,17 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX compared_minutes_route_minute ON {s}compared_minutes (route, minute);
   `,
+  // Telemetry buckets keyed by the instance that counted them (see the SQLite adapter); rows from before keep instance ''.
+  `
+  ALTER TABLE {s}telemetry_buckets ADD COLUMN instance text COLLATE "C" NOT NULL DEFAULT '';
+  ALTER TABLE {s}telemetry_buckets ALTER COLUMN instance DROP DEFAULT;
+  ALTER TABLE {s}telemetry_buckets DROP CONSTRAINT telemetry_buckets_pkey;
+  ALTER TABLE {s}telemetry_buckets ADD PRIMARY KEY (minute, route, endpoint, backend, role, instance);
+  `,
 ];
 
 /** The schema version this build writes. */
-export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;
+export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS.length;
 
 /** Arbitrary constant: serialises migrations when several instances start at once. */
 const MIGRATION_LOCK = 0x637574;
@@ -344,18 +351,18 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
                 hint: 'the meta table was edited by hand; restore it',
               });
             }
-            if (current > MIGRATIONS.length) {
+            if (current > POSTGRES_MIGRATIONS.length) {
               throw new CutoverError(
                 ErrorCodes.STORE,
-                `PostgreSQL store ${safeUrl}${schema === undefined ? '' : ` (schema ${schema})`} is at schema version ${current}, newer than this cutover understands (${MIGRATIONS.length})`,
+                `PostgreSQL store ${safeUrl}${schema === undefined ? '' : ` (schema ${schema})`} is at schema version ${current}, newer than this cutover understands (${POSTGRES_MIGRATIONS.length})`,
                 { hint: 'upgrade cutover, or point store.url at another database' },
               );
             }
-            for (let v = current; v < MIGRATIONS.length; v++) await c.query(t(MIGRATIONS[v]));
-            if (current !== MIGRATIONS.length) {
+            for (let v = current; v < POSTGRES_MIGRATIONS.length; v++) await c.query(t(POSTGRES_MIGRATIONS[v]));
+            if (current !== POSTGRES_MIGRATIONS.length) {
               await c.query(t('INSERT INTO {s}meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value'), [
                 SCHEMA_VERSION_KEY,
-                String(MIGRATIONS.length),
+                String(POSTGRES_MIGRATIONS.length),
               ]);
             }
           });
@@ -418,15 +425,11 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
         if (rows.length === 0) return;
         const unique = dedupeTelemetryBuckets(rows);
         await q(
-          t(`INSERT INTO {s}telemetry_buckets (minute, route, endpoint, backend, role, data)
-             SELECT m, r, e, b, ro, d::jsonb FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS x(m, r, e, b, ro, d)
-             ON CONFLICT (minute, route, endpoint, backend, role) DO UPDATE SET data = EXCLUDED.data`),
+          t(`INSERT INTO {s}telemetry_buckets (minute, route, endpoint, backend, role, instance, data)
+             SELECT m, r, e, b, ro, i, d::jsonb FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS x(m, r, e, b, ro, i, d)
+             ON CONFLICT (minute, route, endpoint, backend, role, instance) DO UPDATE SET data = EXCLUDED.data`),
           [
-            unique.map((r) => r.minute),
-            unique.map((r) => r.route),
-            unique.map((r) => r.endpoint),
-            unique.map((r) => r.backend),
-            unique.map((r) => r.role),
+            ...columnsOf(unique, ['minute', 'route', 'endpoint', 'backend', 'role', 'instance']),
             unique.map((r) => jsonbText(r.data)),
           ],
         );
@@ -434,13 +437,19 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
 
     listTelemetryBuckets: (range) =>
       guard('listTelemetryBuckets', async () => {
-        const { where, params } = whereOf([['route = ?', range.route], ['minute >= ?', range.from], ['minute < ?', range.to]]);
-        return (await q(t(`SELECT * FROM {s}telemetry_buckets${where} ORDER BY minute, route, endpoint, backend, role`), params)).map((r) => ({
+        const { where, params } = whereOf([
+          ['route = ?', range.route],
+          ['minute >= ?', range.from],
+          ['minute < ?', range.to],
+          ['instance <> ?', range.excludeInstance],
+        ]);
+        return (await q(t(`SELECT * FROM {s}telemetry_buckets${where} ORDER BY minute, route, endpoint, backend, role, instance`), params)).map((r) => ({
           minute: r.minute as number,
           route: r.route as string,
           endpoint: r.endpoint as string,
           backend: r.backend as string,
           role: r.role as string,
+          instance: r.instance as string,
           data: r.data as unknown,
         }));
       }),

@@ -58,7 +58,7 @@ export interface SqliteStoreOptions {
  * Append only; never edit a released entry, since databases in the field have
  * already run it.
  */
-const MIGRATIONS: readonly string[] = [
+export const SQLITE_MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE route_overrides (
     route TEXT PRIMARY KEY,
@@ -174,10 +174,30 @@ const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX compared_minutes_route_minute ON compared_minutes (route, minute);
   `,
+  // Telemetry buckets keyed by the instance that counted them, so cutover
+  // instances sharing a store add up instead of overwriting each other's
+  // minutes. Rows from before keep instance ''.
+  `
+  CREATE TABLE telemetry_buckets_v3 (
+    minute INTEGER NOT NULL,
+    route TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    backend TEXT NOT NULL,
+    role TEXT NOT NULL,
+    instance TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (minute, route, endpoint, backend, role, instance)
+  );
+  INSERT INTO telemetry_buckets_v3 (minute, route, endpoint, backend, role, instance, data)
+    SELECT minute, route, endpoint, backend, role, '', data FROM telemetry_buckets;
+  DROP TABLE telemetry_buckets;
+  ALTER TABLE telemetry_buckets_v3 RENAME TO telemetry_buckets;
+  CREATE INDEX telemetry_buckets_route_minute ON telemetry_buckets (route, minute);
+  `,
 ];
 
 /** The schema version this build writes. */
-export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
+export const SQLITE_SCHEMA_VERSION = SQLITE_MIGRATIONS.length;
 
 type Row = Record<string, SQLInputValue>;
 
@@ -255,18 +275,18 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
           hint: 'the meta table was edited by hand; restore it or move the file aside',
         });
       }
-      if (current > MIGRATIONS.length) {
+      if (current > SQLITE_MIGRATIONS.length) {
         throw new CutoverError(
           ErrorCodes.STORE,
-          `${where} is at schema version ${current}, newer than this cutover understands (${MIGRATIONS.length})`,
+          `${where} is at schema version ${current}, newer than this cutover understands (${SQLITE_MIGRATIONS.length})`,
           { hint: 'upgrade cutover, or point dataDir at a fresh directory' },
         );
       }
-      for (let v = current; v < MIGRATIONS.length; v++) d.exec(MIGRATIONS[v]);
-      if (current !== MIGRATIONS.length) {
+      for (let v = current; v < SQLITE_MIGRATIONS.length; v++) d.exec(SQLITE_MIGRATIONS[v]);
+      if (current !== SQLITE_MIGRATIONS.length) {
         st('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(
           SCHEMA_VERSION_KEY,
-          String(MIGRATIONS.length),
+          String(SQLITE_MIGRATIONS.length),
         );
       }
     });
@@ -409,11 +429,11 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       return run('putTelemetryBuckets', () => {
         if (rows.length === 0) return;
         const ins = st(
-          `INSERT INTO telemetry_buckets (minute, route, endpoint, backend, role, data) VALUES (?, ?, ?, ?, ?, ?)
-           ON CONFLICT (minute, route, endpoint, backend, role) DO UPDATE SET data = excluded.data`,
+          `INSERT INTO telemetry_buckets (minute, route, endpoint, backend, role, instance, data) VALUES (?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (minute, route, endpoint, backend, role, instance) DO UPDATE SET data = excluded.data`,
         );
         tx(() => {
-          for (const r of dedupeTelemetryBuckets(rows)) ins.run(r.minute, r.route, r.endpoint, r.backend, r.role, toJsonText(r.data));
+          for (const r of dedupeTelemetryBuckets(rows)) ins.run(r.minute, r.route, r.endpoint, r.backend, r.role, r.instance, toJsonText(r.data));
         });
       });
     },
@@ -421,13 +441,18 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     listTelemetryBuckets(range) {
       return run('listTelemetryBuckets', () => {
         const { clauses, params } = keyAndRange('route', range.route, 'minute', range);
-        const sql = `SELECT * FROM telemetry_buckets${whereSql(clauses)} ORDER BY minute, route, endpoint, backend, role`;
+        if (range.excludeInstance !== undefined) {
+          clauses.push('instance <> ?');
+          params.push(range.excludeInstance);
+        }
+        const sql = `SELECT * FROM telemetry_buckets${whereSql(clauses)} ORDER BY minute, route, endpoint, backend, role, instance`;
         return (st(sql).all(...params) as Row[]).map((r) => ({
           minute: r.minute as number,
           route: r.route as string,
           endpoint: r.endpoint as string,
           backend: r.backend as string,
           role: r.role as string,
+          instance: r.instance as string,
           data: JSON.parse(r.data as string) as unknown,
         }));
       });

@@ -7,7 +7,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { createPostgresStore, jsonbText, POSTGRES_SCHEMA_VERSION } from '../../../src/storage/postgres/postgres-store.ts';
+import { createPostgresStore, jsonbText, POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION } from '../../../src/storage/postgres/postgres-store.ts';
 import { openStore } from '../../../src/storage/index.ts';
 import { runStoreContract } from '../../helpers/store-contract.ts';
 
@@ -52,6 +52,33 @@ describe('postgres store specifics', () => {
     assert.equal(await second.getMeta('schema_version'), String(POSTGRES_SCHEMA_VERSION));
     assert.ok((await second.appendAudit({ time: 2, subject: 'checkout', action: 'b', actor: 'cli' })) > id);
     await second.close();
+  });
+
+  it('upgrades a version 2 schema: telemetry rows keep their data under instance ""', async () => {
+    const schema = freshSchema();
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const q = (sql: string) => sql.replaceAll('{s}', `"${schema}".`);
+      await client.query(`CREATE SCHEMA "${schema}"`);
+      await client.query(q('CREATE TABLE {s}meta (key text PRIMARY KEY, value text NOT NULL)'));
+      for (const m of POSTGRES_MIGRATIONS.slice(0, 2)) await client.query(q(m));
+      await client.query(q("INSERT INTO {s}meta (key, value) VALUES ('schema_version', '2')"));
+      await client.query(q(`INSERT INTO {s}telemetry_buckets (minute, route, endpoint, backend, role, data) VALUES (60000, 'r', 'GET /x', 'legacy', 'primary', '{"v":1}')`));
+    } finally {
+      await client.end();
+    }
+    const store = createPostgresStore({ url, schema });
+    await store.init();
+    try {
+      assert.equal(await store.getMeta('schema_version'), String(POSTGRES_SCHEMA_VERSION));
+      const row = { minute: 60_000, route: 'r', endpoint: 'GET /x', backend: 'legacy', role: 'primary' };
+      assert.deepEqual(await store.listTelemetryBuckets({}), [{ ...row, instance: '', data: { v: 1 } }]);
+      await store.putTelemetryBuckets([{ ...row, instance: 'host-a_1', data: { v: 2 } }]);
+      assert.equal((await store.listTelemetryBuckets({ route: 'r' })).length, 2, 'the old row and the new instance row side by side');
+    } finally {
+      await store.close();
+    }
   });
 
   it('migrates once when several instances start together', async () => {

@@ -324,7 +324,7 @@ describe('buildReport numbers', () => {
 
   it('counts unreadable buckets instead of failing', () => {
     const ok = healthy(R, E);
-    const report = buildReport(input({ ...ok, buckets: [...ok.buckets, { minute: NOW - MINUTE, route: R, endpoint: E, backend: 'legacy', role: 'primary', data: { v: 99 } }] }));
+    const report = buildReport(input({ ...ok, buckets: [...ok.buckets, { minute: NOW - MINUTE, route: R, endpoint: E, backend: 'legacy', role: 'primary', instance: 'a', data: { v: 99 } }] }));
     assert.equal(report.unreadableBuckets, 1);
     assert.equal(report.verdict, 'go');
   });

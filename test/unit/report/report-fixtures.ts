@@ -40,7 +40,7 @@ export function bucket(route: string, endpoint: string, backend: 'legacy' | 'can
       responseBytes: 100,
     });
   }
-  return { minute, route, endpoint, backend, role, data: serializeExchangeStats(stats) };
+  return { minute, route, endpoint, backend, role, instance: 'a', data: serializeExchangeStats(stats) };
 }
 
 export function counts(route: string, endpoint: string, match: number, mismatch: number, minute = NOW - 10 * MINUTE): ComparisonCountRow[] {

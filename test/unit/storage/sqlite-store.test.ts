@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { spawn } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
-import { createSqliteStore, SQLITE_SCHEMA_VERSION } from '../../../src/storage/sqlite/sqlite-store.ts';
+import { createSqliteStore, SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from '../../../src/storage/sqlite/sqlite-store.ts';
 import { openStore, sqlitePath } from '../../../src/storage/index.ts';
 import { runStoreContract } from '../../helpers/store-contract.ts';
 
@@ -56,6 +56,27 @@ describe('sqlite store specifics', () => {
     const raw = new DatabaseSync(path);
     assert.equal((raw.prepare('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode, 'wal');
     raw.close();
+  });
+
+  it('upgrades a version 2 database: telemetry rows keep their data under instance ""', async () => {
+    const path = freshPath();
+    await createSqliteStore({ path }).init().then(() => {}); // creates the directories
+    rmSync(path);
+    const raw = new DatabaseSync(path);
+    raw.exec('CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID');
+    for (const m of SQLITE_MIGRATIONS.slice(0, 2)) raw.exec(m);
+    raw.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', '2')").run();
+    raw.prepare("INSERT INTO telemetry_buckets (minute, route, endpoint, backend, role, data) VALUES (60000, 'r', 'GET /x', 'legacy', 'primary', '{\"v\":1}')").run();
+    raw.close();
+
+    const store = createSqliteStore({ path });
+    await store.init();
+    assert.equal(await store.getMeta('schema_version'), String(SQLITE_SCHEMA_VERSION));
+    const row = { minute: 60_000, route: 'r', endpoint: 'GET /x', backend: 'legacy', role: 'primary' };
+    assert.deepEqual(await store.listTelemetryBuckets({}), [{ ...row, instance: '', data: { v: 1 } }]);
+    await store.putTelemetryBuckets([{ ...row, instance: 'host-a_1', data: { v: 2 } }]);
+    assert.equal((await store.listTelemetryBuckets({ route: 'r', from: 60_000 })).length, 2, 'the old row and the new instance row side by side');
+    await store.close();
   });
 
   it('refuses a database written by a newer cutover', async () => {

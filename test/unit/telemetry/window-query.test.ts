@@ -4,6 +4,7 @@ import { createComparisonCounts } from '../../../src/controlplane/telemetry/comp
 import { recordExchange } from '../../../src/controlplane/telemetry/exchange-stats.ts';
 import { MINUTE, createMinuteWindow, minuteOf, seriesId, type SeriesKey } from '../../../src/controlplane/telemetry/minute-window.ts';
 import { queryWindow } from '../../../src/controlplane/telemetry/window-query.ts';
+import type { TelemetryBucketRow } from '../../../src/storage/store.ts';
 import type { ExchangeEvent } from '../../../src/dataplane/events.ts';
 
 const NOW = Date.UTC(2026, 0, 1, 12, 30, 30);
@@ -113,7 +114,7 @@ describe('window queries', () => {
     counts.add(minuteOf(NOW - 90 * MINUTE), 'checkout', '/cart', 'match', '', 4);
     counts.add(minuteOf(NOW), 'checkout', '/cart', 'match', '', 1);
     assert.equal(w.evict(minuteOf(NOW) - 60 * MINUTE, false), 0, 'a dirty minute stays until written');
-    w.pending(undefined);
+    w.pending(undefined, OWN);
     counts.pending(undefined).commit();
     assert.equal(w.evict(minuteOf(NOW) - 60 * MINUTE, false), 1);
     assert.equal(counts.evict(minuteOf(NOW) - 60 * MINUTE, false), 1);
@@ -125,26 +126,28 @@ describe('window queries', () => {
   });
 });
 
+const OWN = 'host-a_1';
+
 describe('minute window persistence bookkeeping', () => {
   it('writes dirty minutes whole, and again after they change', () => {
     const w = createMinuteWindow();
     record(w, legacy, NOW - 2 * MINUTE, 5);
     record(w, candidate, NOW - 2 * MINUTE, 5);
     record(w, legacy, NOW, 5);
-    const first = w.pending(minuteOf(NOW));
+    const first = w.pending(minuteOf(NOW), OWN);
     assert.deepEqual(first.rows.map((r) => [r.minute, r.backend]), [
       [minuteOf(NOW - 2 * MINUTE), 'legacy'],
       [minuteOf(NOW - 2 * MINUTE), 'candidate'],
     ]);
-    assert.equal(w.pending(minuteOf(NOW)).rows.length, 0, 'nothing changed since');
+    assert.equal(w.pending(minuteOf(NOW), OWN).rows.length, 0, 'nothing changed since');
     const epoch = w.epoch;
     record(w, legacy, NOW - 2 * MINUTE, 5); // a late event
     assert.equal(w.epoch, epoch);
-    const again = w.pending(minuteOf(NOW));
+    const again = w.pending(minuteOf(NOW), OWN);
     assert.equal(again.rows.length, 2, 'the whole minute again: the store replaces by key');
     again.failed();
-    assert.equal(w.pending(minuteOf(NOW)).rows.length, 2, 'a failed write is retried');
-    assert.equal(w.pending(undefined).rows.length, 1, 'the current minute on close');
+    assert.equal(w.pending(minuteOf(NOW), OWN).rows.length, 2, 'a failed write is retried');
+    assert.equal(w.pending(undefined, OWN).rows.length, 1, 'the current minute on close');
   });
 
   it('answers the same from compacted minutes, and takes late events into them', () => {
@@ -156,7 +159,7 @@ describe('minute window persistence bookkeeping', () => {
     }
     const q = () => JSON.stringify(queryWindow(w, createComparisonCounts(), { windowMs: 10 * MINUTE, now: NOW }));
     const before = q();
-    const p = w.pending(minuteOf(NOW));
+    const p = w.pending(minuteOf(NOW), OWN);
     assert.equal(p.rows.length, 2);
     const epoch = w.epoch;
     p.written(minuteOf(NOW));
@@ -167,7 +170,7 @@ describe('minute window persistence bookkeeping', () => {
     const l = after.series.find((s) => s.backend === 'legacy')!;
     assert.equal(l.requests, 201);
     assert.equal(l.total.max, 1_000);
-    const again = w.pending(minuteOf(NOW));
+    const again = w.pending(minuteOf(NOW), OWN);
     assert.deepEqual(again.rows.map((r) => [r.minute, r.backend]), [[minuteOf(NOW - 3 * MINUTE), 'legacy']]);
     assert.equal((again.rows[0]!.data as { requests: number }).requests, 201, 'the whole minute is written again');
   });
@@ -175,14 +178,57 @@ describe('minute window persistence bookkeeping', () => {
   it('loads persisted rows, merging with what already arrived', () => {
     const a = createMinuteWindow();
     for (let i = 0; i < 20; i++) record(a, legacy, NOW - 3 * MINUTE, 1 + i);
-    const rows = JSON.parse(JSON.stringify(a.pending(undefined).rows));
+    const rows = JSON.parse(JSON.stringify(a.pending(undefined, OWN).rows));
     const b = createMinuteWindow();
     record(b, legacy, NOW - 3 * MINUTE, 100);
     const bad = b.load([...rows, { ...rows[0], backend: 'nope' }, { ...rows[0], endpoint: '/x', data: { v: 9 } }], (k) => ((k.backend as string) === 'nope' ? undefined : k));
     assert.equal(bad, 2);
     const r = queryWindow(b, createComparisonCounts(), { windowMs: 10 * MINUTE, now: NOW });
     assert.equal(r.series[0]!.requests, 21);
-    assert.equal(b.pending(undefined).rows.length, 1, 'merged minute must be written again');
+    assert.equal(b.pending(undefined, OWN).rows.length, 1, 'merged minute must be written again');
+  });
+
+  it("counts other instances' rows without ever writing them under its own id", () => {
+    const other = createMinuteWindow();
+    for (let i = 0; i < 20; i++) record(other, legacy, NOW - 3 * MINUTE, 1 + i);
+    record(other, candidate, NOW - 2 * MINUTE, 7);
+    const theirs = JSON.parse(JSON.stringify(other.pending(undefined, 'host-b_1').rows)) as TelemetryBucketRow[];
+    const older = theirs.map((r) => ({ ...r, instance: '' })); // written before instances had ids
+
+    const w = createMinuteWindow();
+    record(w, legacy, NOW - 3 * MINUTE, 100);
+    assert.equal(w.load([...theirs, ...older], (k) => k, OWN), 0);
+    const r = queryWindow(w, createComparisonCounts(), { windowMs: 10 * MINUTE, now: NOW });
+    assert.deepEqual(
+      r.series.map((s) => [s.backend, s.requests]),
+      [
+        ['legacy', 41],
+        ['candidate', 2],
+      ],
+      "both copies of the other rows and this instance's one request",
+    );
+    const written = w.pending(undefined, OWN);
+    assert.deepEqual(
+      written.rows.map((row) => [row.minute, row.backend, row.instance, (row.data as { requests: number }).requests]),
+      [[minuteOf(NOW - 3 * MINUTE), 'legacy', OWN, 1]],
+      'only what this instance counted, under its id',
+    );
+    written.written(minuteOf(NOW));
+    assert.equal(w.pending(undefined, OWN).rows.length, 0, 'loading foreign rows leaves nothing dirty');
+
+    const loadedOwn = createMinuteWindow();
+    loadedOwn.load(written.rows, (k) => k, OWN);
+    record(loadedOwn, legacy, NOW - 3 * MINUTE, 5);
+    const again = loadedOwn.pending(undefined, OWN).rows;
+    assert.equal((again[0]!.data as { requests: number }).requests, 2, 'its own earlier row is carried on and replaced');
+
+    assert.equal(w.evict(minuteOf(NOW), false), 2);
+    const total = queryWindow(w, createComparisonCounts(), { windowMs: Infinity, now: NOW });
+    assert.deepEqual(
+      total.series.map((s) => s.requests),
+      [41, 2],
+      'evicted foreign minutes stay in the running total',
+    );
   });
 });
 
