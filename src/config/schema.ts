@@ -3,6 +3,7 @@
  * Schema in docs/, defaults, the admin API's accepted modes) derives from here.
  */
 import { z } from 'zod';
+import { parseAddressRange } from '../core/address-range.ts';
 import { durationSchema } from './duration-schema.ts';
 import { BACKEND_NAMES, MODES, type BackendName, type Mode } from './modes.ts';
 import { compareRulesSchema, rulePathSchema } from './compare-schema.ts';
@@ -171,6 +172,17 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    trustedProxies: z
+      .array(
+        z.string().refine((v) => parseAddressRange(v) !== undefined, {
+          message: 'expected an IP address or a CIDR range, such as 10.0.0.0/8, 192.0.2.7 or fd00::/8',
+        }),
+      )
+      .default([])
+      .meta({
+        description:
+          'Load balancers in front of cutover (IP addresses or CIDR ranges). A request from one of them is attributed to the address it forwarded for (X-Forwarded-For, read from the right): for `ip` stickiness, for requests without their stickiness key, and in the access log.',
+      }),
     override: z
       .object({
         header: z.string().default('x-cutover-backend'),

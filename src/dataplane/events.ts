@@ -97,6 +97,7 @@ export interface RequestEvent {
   startedAt: number;
   totalMs: number;
   ttfbMs: number;
+  /** The client: the TCP peer, or the address a trusted proxy forwarded for (`trustedProxies`). */
   remoteAddress: string | undefined;
   traceparent: string | undefined;
 }

@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { createRequestId, createTraceparent } from '../core/ids.ts';
+import { peerAddressOf, type ClientAddressOf } from './client-address.ts';
 import { connectionTokens, HOP_BY_HOP_REQUEST } from './hop-by-hop.ts';
 import type { Upstream } from './upstream-pool.ts';
 
@@ -24,6 +25,7 @@ export interface RequestContext {
   readonly hasBody: boolean;
   /** Declared request body size (Content-Length); 0 for chunked uploads, whose size is not known up front. */
   readonly requestBytes: number;
+  /** The client: the TCP peer, or the address a trusted proxy forwarded for (`trustedProxies`). */
   readonly remoteAddress: string | undefined;
   readonly traceparent: string;
   /** performance.now() at arrival. */
@@ -56,6 +58,7 @@ export function createRequestContext(
   routeId: string,
   endpoint: string,
   stripHeader: string | undefined,
+  clientAddressOf: ClientAddressOf = peerAddressOf,
 ): RequestContext {
   const raw = req.rawHeaders;
   const dropped = connectionTokens(req.headers.connection);
@@ -118,7 +121,7 @@ export function createRequestContext(
     headers,
     hasBody: te !== undefined || (cl !== undefined && cl !== '0'),
     requestBytes: cl === undefined ? 0 : Number(cl) || 0,
-    remoteAddress,
+    remoteAddress: clientAddressOf === peerAddressOf ? remoteAddress : clientAddressOf(req),
     traceparent,
     t0: performance.now(),
     startedAt: Date.now(),

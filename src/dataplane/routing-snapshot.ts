@@ -7,6 +7,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BackendName, CutoverConfig, Mode, RouteConfig } from '../config/schema.ts';
+import { compileClientAddress, type ClientAddressOf } from './client-address.ts';
 import { ClientExchange, type FallbackPolicy } from './proxy-exchange.ts';
 import { createRequestContext, isIdempotent, type RequestContext } from './request-context.ts';
 import { compileMatcher, type RouteMatcher } from './route-matcher.ts';
@@ -77,9 +78,9 @@ export const DEFAULT_ROUTE_ID = 'default';
 
 type KeyOf = (req: IncomingMessage) => string | undefined;
 
-function compileStickiness(spec: string): KeyOf | undefined {
+function compileStickiness(spec: string, clientAddressOf: ClientAddressOf): KeyOf | undefined {
   if (spec === 'random') return undefined;
-  if (spec === 'ip') return (req) => req.socket.remoteAddress;
+  if (spec === 'ip') return clientAddressOf;
   const colon = spec.indexOf(':');
   const kind = spec.slice(0, colon);
   const name = spec.slice(colon + 1);
@@ -118,15 +119,15 @@ function compileStickiness(spec: string): KeyOf | undefined {
  * Requests without the stickiness key are assigned by client IP instead, so a
  * client without the key still lands on one side consistently.
  */
-function compileChooser(routeId: string, percent: number, stickiness: string): (req: IncomingMessage) => BackendName {
+function compileChooser(routeId: string, percent: number, stickiness: string, clientAddressOf: ClientAddressOf): (req: IncomingMessage) => BackendName {
   const threshold = percentToThreshold(percent);
   if (threshold <= 0) return () => 'legacy';
   if (threshold >= 10_000) return () => 'candidate';
-  const keyOf = compileStickiness(stickiness);
+  const keyOf = compileStickiness(stickiness, clientAddressOf);
   if (keyOf === undefined) return () => (Math.random() * 10_000 < threshold ? 'candidate' : 'legacy');
   return (req) => {
     const given = keyOf(req);
-    const key = given === undefined || given === '' ? (req.socket.remoteAddress ?? '') : given;
+    const key = given === undefined || given === '' ? (clientAddressOf(req) ?? '') : given;
     return stickyBucket(routeId, key) < threshold ? 'candidate' : 'legacy';
   };
 }
@@ -146,6 +147,7 @@ export function compileRoutingSnapshot(inputs: RoutingInputs, deps: RoutingDeps,
   const defaults = config.defaults;
   const overrideHeader = config.override?.header.toLowerCase();
   const overrideSecret = config.override ? Buffer.from(config.override.secret) : undefined;
+  const clientAddressOf = compileClientAddress(config.trustedProxies);
 
   const fallbackPolicy: FallbackPolicy = (exchange, cause) => {
     const ctx = exchange.ctx;
@@ -177,10 +179,10 @@ export function compileRoutingSnapshot(inputs: RoutingInputs, deps: RoutingDeps,
       : () => template;
     const stripHeader = overrideHeader;
     const policy = fallback === 'legacy' ? fallbackPolicy : undefined;
-    const choose = compileChooser(id, percent, stickiness);
+    const choose = compileChooser(id, percent, stickiness, clientAddressOf);
 
     const contextOf = (req: IncomingMessage, pathname: string): RequestContext =>
-      createRequestContext(req, pathname, id, endpointOf(pathname), stripHeader);
+      createRequestContext(req, pathname, id, endpointOf(pathname), stripHeader, clientAddressOf);
 
     const forward = (backend: BackendName) => {
       const upstream = deps.primary[backend]!;

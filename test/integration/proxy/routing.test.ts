@@ -4,7 +4,9 @@
  * and the tester override header — through a real `cutover run` process.
  */
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Agent, Pool, request } from 'undici';
 import { stickyBucket } from '../../../src/dataplane/sticky-hash.ts';
@@ -151,6 +153,23 @@ const tiny =
     });
   };
 
+/** Which side served a request: the one-byte backends answer C or L. */
+const servedSide = async (url: string, headers: Record<string, string>, dispatcher: Agent | Pool): Promise<'legacy' | 'candidate'> => {
+  const res = await request(url, { headers, dispatcher });
+  const body = await res.body.text();
+  assert.equal(res.statusCode, 200, body);
+  return body === 'C' ? 'candidate' : 'legacy';
+};
+
+/** One-byte legacy and candidate backends behind a `cutover run` process with `config` (backends filled in). */
+const startOneByteCutover = async (config: (dir: TempDir) => Record<string, unknown>) => {
+  const legacy = await startBackend('legacy', { handler: tiny('L') });
+  const candidate = await startBackend('candidate', { handler: tiny('C') });
+  const dir = tempDir();
+  const cutover = await startCutoverProcess({ dir, config: { backends: { legacy: { url: legacy.url }, candidate: { url: candidate.url } }, ...config(dir) } });
+  return { legacy, candidate, dir, cutover };
+};
+
 describe('canary stickiness', () => {
   let legacy: Backend | undefined;
   let candidate: Backend | undefined;
@@ -159,22 +178,15 @@ describe('canary stickiness', () => {
   let client: Client | undefined;
 
   before(async () => {
-    legacy = await startBackend('legacy', { handler: tiny('L') });
-    candidate = await startBackend('candidate', { handler: tiny('C') });
-    dir = tempDir();
-    cutover = await startCutoverProcess({
-      dir,
-      config: {
-        backends: { legacy: { url: legacy.url }, candidate: { url: candidate.url } },
-        routes: [
-          { id: 'by-header', match: { path: '/c/header' }, mode: 'canary', percent: 10, stickiness: 'header:X-User' },
-          { id: 'by-cookie', match: { path: '/c/cookie' }, mode: 'canary', percent: 50, stickiness: 'cookie:uid' },
-          { id: 'by-query', match: { path: '/c/query' }, mode: 'canary', percent: 50, stickiness: 'query:u' },
-          { id: 'by-ip', match: { path: '/c/ip' }, mode: 'canary', percent: 50, stickiness: 'ip' },
-          { id: 'by-random', match: { path: '/c/random' }, mode: 'canary', percent: 50, stickiness: 'random' },
-        ],
-      },
-    });
+    ({ legacy, candidate, dir, cutover } = await startOneByteCutover(() => ({
+      routes: [
+        { id: 'by-header', match: { path: '/c/header' }, mode: 'canary', percent: 10, stickiness: 'header:X-User' },
+        { id: 'by-cookie', match: { path: '/c/cookie' }, mode: 'canary', percent: 50, stickiness: 'cookie:uid' },
+        { id: 'by-query', match: { path: '/c/query' }, mode: 'canary', percent: 50, stickiness: 'query:u' },
+        { id: 'by-ip', match: { path: '/c/ip' }, mode: 'canary', percent: 50, stickiness: 'ip' },
+        { id: 'by-random', match: { path: '/c/random' }, mode: 'canary', percent: 50, stickiness: 'random' },
+      ],
+    })));
     client = createClient();
   });
 
@@ -186,12 +198,7 @@ describe('canary stickiness', () => {
     dir?.remove();
   });
 
-  const side = async (path: string, headers: Record<string, string> = {}, dispatcher?: Agent | Pool): Promise<'legacy' | 'candidate'> => {
-    const res = await request(cutover!.proxyUrl + path, { headers, dispatcher: dispatcher ?? client!.agent });
-    const body = await res.body.text();
-    assert.equal(res.statusCode, 200, body);
-    return body === 'C' ? 'candidate' : 'legacy';
-  };
+  const side = (path: string, headers: Record<string, string> = {}, dispatcher?: Agent | Pool) => servedSide(cutover!.proxyUrl + path, headers, dispatcher ?? client!.agent);
 
   const setPercent = async (route: string, percent: number) => {
     const res = await client!.send(`${cutover!.adminUrl}/api/v1/routes/${route}`, {
@@ -317,6 +324,94 @@ describe('canary stickiness', () => {
     for (let i = 0; i < n; i++) if ((await side('/c/random')) === 'candidate') candidates++;
     // Binomial(600, 0.5): ±15 points is over 7 standard deviations.
     assert.ok(candidates > n * 0.35 && candidates < n * 0.65, `${candidates}/${n} on the candidate at 50%`);
+  });
+});
+
+describe('client address behind trusted proxies (trustedProxies)', () => {
+  let legacy: Backend | undefined;
+  let candidate: Backend | undefined;
+  let dir: TempDir | undefined;
+  let cutover: CutoverProcess | undefined;
+  const agents = new Map<number, Agent>();
+
+  before(async () => {
+    ({ legacy, candidate, dir, cutover } = await startOneByteCutover((d) => ({
+      // 127.0.0.2 is the load balancer in front; 127.0.0.3 a second proxy hop before it.
+      trustedProxies: ['127.0.0.2', '127.0.0.3/32'],
+      telemetry: { accessLog: 'full', accessLogFile: join(d.path, 'access.log') },
+      routes: [
+        { id: 'by-ip', match: { path: '/c/ip' }, mode: 'canary', percent: 50, stickiness: 'ip' },
+        { id: 'by-header', match: { path: '/c/header' }, mode: 'canary', percent: 50, stickiness: 'header:X-User' },
+      ],
+    })));
+  });
+
+  after(async () => {
+    for (const a of agents.values()) await a.close();
+    await cutover?.stop();
+    await legacy?.close();
+    await candidate?.close();
+    dir?.remove();
+  });
+
+  /** The side that served a request sent from 127.0.0.N with these headers. */
+  const sideFrom = (n: number, path: string, headers: Record<string, string> = {}) => {
+    let agent = agents.get(n);
+    if (agent === undefined) agents.set(n, (agent = new Agent({ localAddress: `127.0.0.${n}` } as Agent.Options)));
+    return servedSide(cutover!.proxyUrl + path, headers, agent);
+  };
+  const sideOf = (route: string, key: string) => (stickyBucket(route, key) < 5000 ? 'candidate' : 'legacy');
+
+  it('ip stickiness keys on the forwarded client, not on the balancer', async () => {
+    const sides = new Set<string>();
+    for (let i = 1; i <= 30; i++) {
+      const client = `198.51.100.${i}`;
+      const want = sideOf('by-ip', client);
+      sides.add(want);
+      for (let r = 0; r < 2; r++) assert.equal(await sideFrom(2, '/c/ip', { 'x-forwarded-for': client }), want, client);
+    }
+    assert.equal(sides.size, 2, 'clients behind one balancer spread over both sides');
+  });
+
+  it('reads X-Forwarded-For from the right: trusted hops are skipped, what the client wrote is not believed', async () => {
+    for (let i = 1; i <= 20; i++) {
+      const client = `203.0.113.${i}`;
+      const want = sideOf('by-ip', client);
+      assert.equal(await sideFrom(2, '/c/ip', { 'x-forwarded-for': `${client}, 127.0.0.3` }), want, `${client} through two proxies`);
+      assert.equal(await sideFrom(2, '/c/ip', { 'x-forwarded-for': `10.9.9.9, ${client}` }), want, `${client} with a spoofed entry on the left`);
+    }
+  });
+
+  it('ignores X-Forwarded-For from an untrusted peer, and stops at an entry that is not an address', async () => {
+    const keys = [];
+    for (let n = 10; n < 30; n++) {
+      assert.equal(await sideFrom(n, '/c/ip', { 'x-forwarded-for': '198.51.100.1' }), sideOf('by-ip', `127.0.0.${n}`), `untrusted 127.0.0.${n}`);
+      keys.push(n);
+    }
+    assert.equal(await sideFrom(2, '/c/ip', { 'x-forwarded-for': 'unknown' }), sideOf('by-ip', '127.0.0.2'));
+    assert.equal(await sideFrom(2, '/c/ip', { 'x-forwarded-for': '198.51.100.77, garbage, 127.0.0.3' }), sideOf('by-ip', '127.0.0.3'));
+    assert.equal(await sideFrom(2, '/c/ip'), sideOf('by-ip', '127.0.0.2'), 'no header: the peer itself');
+  });
+
+  it('requests without their stickiness key fall back to the forwarded client; the access log names it', async () => {
+    const sides = new Set<string>();
+    for (let i = 1; i <= 30; i++) {
+      const client = `192.0.2.${i}`;
+      const want = sideOf('by-header', client);
+      sides.add(want);
+      assert.equal(await sideFrom(2, '/c/header', { 'x-forwarded-for': client }), want, client);
+    }
+    assert.equal(sides.size, 2);
+    const logged = async () => {
+      const text = existsSync(join(dir!.path, 'access.log')) ? readFileSync(join(dir!.path, 'access.log'), 'utf8') : '';
+      return text.split('\n').filter((l) => l.includes('"/c/header"')).map((l) => JSON.parse(l) as { remoteAddress?: string });
+    };
+    const deadline = Date.now() + 10_000;
+    while ((await logged()).length < 30 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(
+      (await logged()).map((l) => l.remoteAddress),
+      Array.from({ length: 30 }, (_, i) => `192.0.2.${i + 1}`),
+    );
   });
 });
 

@@ -292,6 +292,14 @@ describe('problems are reported with file:line:column and key path', () => {
       expect: [{ line: 10, column: 5, path: 'routes[0].stickiness', message: /header:NAME, cookie:NAME/ }],
     },
     {
+      name: 'a trusted proxy that is not an address or a CIDR range',
+      yaml: `${BACKENDS}trustedProxies:\n  - 10.0.0.0/8\n  - lb.internal\n  - 10.0.0.0/33\n`,
+      expect: [
+        { line: 8, column: 5, path: 'trustedProxies[1]', message: /IP address or a CIDR range, such as 10\.0\.0\.0\/8/ },
+        { line: 9, column: 5, path: 'trustedProxies[2]', message: /IP address or a CIDR range/ },
+      ],
+    },
+    {
       name: 'percent out of range',
       yaml: `${BACKENDS}routes:\n  - id: orders\n    mode: canary\n    percent: 150\n`,
       expect: [{ line: 9, column: 5, path: 'routes[0].percent', message: /100/ }],
