@@ -92,7 +92,7 @@ export function createDiffsRoutes(deps: DiffsRoutesDeps): AdminRoute[] {
       method: 'GET',
       path: '/api/v1/diffs',
       summary:
-        'Mismatch groups (route, method, endpoint, path, kind) with counts, first/last seen, triage and the pairs compared on their endpoint; with since/until, count and compared cover the whole minutes that start inside the window, and total is every occurrence',
+        'Mismatch groups (route, method, endpoint, path, kind) with counts, first/last seen, triage and the pairs compared on their endpoint; with since/until, count and compared cover the whole minutes that start inside the window, and total is every occurrence; endpoints lists the running totals of every endpoint (match, mismatch, skipped by reason), never windowed',
       tag: 'comparison',
       query: {
         route: 'only this route id',
