@@ -19,6 +19,11 @@
 #   DURATION=5 WARMUP=3 CONNECTIONS=50 PACED_CONNECTIONS=20 PACE_MS=10
 #   PIN=1 PROXY_CPU=0 LOAD_CPU=1   proxy (and its comparer thread) on one core, the rest on another
 #   SLOW_DELAY_MS=10               delay of the slow candidate
+#   CANDIDATE_SCHED=idle           idle: candidate backends run at SCHED_IDLE on their core, so
+#                                  they only use cycles the legacy backend and wrk leave free (in
+#                                  production the rewrite runs on its own machine; here it would
+#                                  otherwise take the legacy backend's core from it, and a slower
+#                                  legacy answer is not something cutover did); normal: as before
 #   TARGETS=all                    comma list of target ids (see TARGET_TABLE)
 #   LOADS=all                      comma list of load ids (see LOAD_TABLE)
 #   PAIRED=1 PAIRS=6               paired A/B (default): legacy-mode and target cutovers side by
@@ -46,6 +51,7 @@ PIN=${PIN:-1}
 PROXY_CPU=${PROXY_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 SLOW_DELAY_MS=${SLOW_DELAY_MS:-10}
+CANDIDATE_SCHED=${CANDIDATE_SCHED:-idle}
 TARGETS=${TARGETS:-all}
 LOADS=${LOADS:-all}
 BASE_PORT=${BASE_PORT:-18200}
@@ -85,6 +91,11 @@ command -v wrk >/dev/null || die "wrk is not installed (apt-get install wrk)"
 
 PIN_PROXY=(); PIN_LOAD=()
 if [[ "$PIN" == 1 ]]; then PIN_PROXY=(taskset -c "$PROXY_CPU"); PIN_LOAD=(taskset -c "$LOAD_CPU"); fi
+case "$CANDIDATE_SCHED" in
+  idle) CANDIDATE=("${PIN_LOAD[@]}" chrt --idle 0) ;;
+  normal) CANDIDATE=("${PIN_LOAD[@]}") ;;
+  *) die "CANDIDATE_SCHED must be idle or normal, not '$CANDIDATE_SCHED'" ;;
+esac
 
 TMP=$(mktemp -d /tmp/cutover-shadow-bench.XXXXXX)
 PIDS=()
@@ -110,10 +121,10 @@ for p in "$PORT_LEGACY" "$PORT_NORMAL" "$PORT_SLOW" "$PORT_HANG" "$PORT_DIFFER" 
 done
 
 start_bg legacy "${PIN_LOAD[@]}" "$NODE" bench/backend.ts --port "$PORT_LEGACY"; wait_ok "http://127.0.0.1:$PORT_LEGACY/small"
-start_bg normal "${PIN_LOAD[@]}" "$NODE" bench/backend.ts --port "$PORT_NORMAL"; wait_ok "http://127.0.0.1:$PORT_NORMAL/small"
-start_bg slow "${PIN_LOAD[@]}" "$NODE" bench/backend.ts --port "$PORT_SLOW" --delay-ms "$SLOW_DELAY_MS"; wait_ok "http://127.0.0.1:$PORT_SLOW/small"
-start_bg hang "${PIN_LOAD[@]}" "$NODE" bench/backend.ts --port "$PORT_HANG" --hang; wait_port "$PORT_HANG"
-start_bg differ "${PIN_LOAD[@]}" "$NODE" bench/differing-backend.ts --port "$PORT_DIFFER" --legacy "http://127.0.0.1:$PORT_LEGACY"; wait_ok "http://127.0.0.1:$PORT_DIFFER/small"
+start_bg normal "${CANDIDATE[@]}" "$NODE" bench/backend.ts --port "$PORT_NORMAL"; wait_ok "http://127.0.0.1:$PORT_NORMAL/small"
+start_bg slow "${CANDIDATE[@]}" "$NODE" bench/backend.ts --port "$PORT_SLOW" --delay-ms "$SLOW_DELAY_MS"; wait_ok "http://127.0.0.1:$PORT_SLOW/small"
+start_bg hang "${CANDIDATE[@]}" "$NODE" bench/backend.ts --port "$PORT_HANG" --hang; wait_port "$PORT_HANG"
+start_bg differ "${CANDIDATE[@]}" "$NODE" bench/differing-backend.ts --port "$PORT_DIFFER" --legacy "http://127.0.0.1:$PORT_LEGACY"; wait_ok "http://127.0.0.1:$PORT_DIFFER/small"
 declare -A CAND_PORT=([normal]=$PORT_NORMAL [slow]=$PORT_SLOW [hang]=$PORT_HANG [differ]=$PORT_DIFFER)
 
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
@@ -276,7 +287,7 @@ else
 fi
 
 OUT="$RESULTS_DIR/shadow-$STAMP.json"
-"$NODE" - "$ROWS" "$OUT" <<'JS'
+CANDIDATE_SCHED=$CANDIDATE_SCHED "$NODE" - "$ROWS" "$OUT" <<'JS'
 const fs = require('node:fs');
 const [rowsFile, out] = process.argv.slice(2);
 const rows = fs.readFileSync(rowsFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
@@ -333,7 +344,8 @@ for (const r of rows.filter((r) => r.comparison)) {
 }
 lines.push('', '| target | compared | mismatch groups | skipped |', '|---|---:|---:|---|');
 for (const [t, c] of Object.entries(comparisons)) lines.push(`| ${t} | ${c.compared} | ${c.mismatchGroups} | ${Object.entries(c.skipped).map(([k, v]) => `${k} ${v}`).join(', ') || '-'} |`);
-fs.writeFileSync(out, JSON.stringify({ rows }, null, 2));
+lines.push('', `Candidate backends scheduled: ${process.env.CANDIDATE_SCHED} (CANDIDATE_SCHED).`);
+fs.writeFileSync(out, JSON.stringify({ candidateSched: process.env.CANDIDATE_SCHED, rows }, null, 2));
 console.log(lines.join('\n'));
 JS
 log "results written to ${OUT#"$ROOT"/}"
