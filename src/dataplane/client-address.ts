@@ -16,6 +16,10 @@ import { normalizeAddress, parseAddressRange } from '../core/address-range.ts';
 
 export type ClientAddressOf = (req: IncomingMessage) => string | undefined;
 
+// The walk runs once per request: canary stickiness and the request context both ask, and their answers must agree.
+const kClient = Symbol('cutover.clientAddress');
+type Remembered = IncomingMessage & { [kClient]?: string | undefined };
+
 /** The TCP peer: the client when nothing is trusted. */
 export const peerAddressOf: ClientAddressOf = (req) => req.socket.remoteAddress;
 
@@ -36,7 +40,7 @@ export function compileClientAddress(trusted: readonly string[]): ClientAddressO
   }
   const isTrusted = (address: string): boolean => list.check(address, address.includes(':') ? 'ipv6' : 'ipv4');
 
-  return (req) => {
+  const walk = (req: IncomingMessage): string | undefined => {
     const raw = req.socket.remoteAddress;
     if (raw === undefined) return undefined;
     let client = normalizeAddress(raw) ?? raw;
@@ -51,5 +55,10 @@ export function compileClientAddress(trusted: readonly string[]): ClientAddressO
       if (!isTrusted(hop)) return hop;
     }
     return client;
+  };
+  return (req) => {
+    const r = req as Remembered;
+    if (kClient in r) return r[kClient];
+    return (r[kClient] = walk(req));
   };
 }

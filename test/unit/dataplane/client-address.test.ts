@@ -31,4 +31,17 @@ describe('compileClientAddress', () => {
     ['a socket without an address', undefined, '203.0.113.9', undefined],
   ];
   for (const [name, peer, xff, want] of cases) it(name, () => assert.equal(of(req(peer, xff)), want));
+
+  it('walks the header once per request, and answers the same the second time', () => {
+    const r = req('10.1.2.3', '203.0.113.9');
+    let reads = 0;
+    const headers = r.headers;
+    Object.defineProperty(r, 'headers', { get: () => (reads++, headers) });
+    assert.equal(of(r), '203.0.113.9');
+    assert.equal(of(r), '203.0.113.9');
+    assert.equal(reads, 1);
+    const peerOnly = req(undefined, '203.0.113.9');
+    assert.equal(of(peerOnly), undefined);
+    assert.equal(of(peerOnly), undefined, 'an undefined answer is remembered too');
+  });
 });
