@@ -5,17 +5,16 @@
  * the access log is on) `request` channels and never touches the request
  * path otherwise. Each exchange updates two things: the series' live minute
  * (counts + DDSketches, for windows and gates) and its since-start totals (for
- * Prometheus). Finished minutes go to the store every few seconds, the
- * current partial minute on close, and the last `telemetry.retention` is read
- * back on start, so a restart keeps the window.
+ * Prometheus). Every minute that changed, the open one included, goes to the
+ * store every few seconds and once more on close, and the last
+ * `telemetry.retention` is read back on start, so a restart keeps the window.
  *
  * Every process writes its buckets under an instance id of its own, so
  * several cutover instances sharing one store (or a restart into a minute the
  * last run already wrote) add up rather than overwrite each other. The live
  * window counts this process's traffic plus what the others wrote: read on
- * start, and their last few minutes again at every flush. Others write a
- * minute once it is finished, so their share of the current minute is missing
- * until then.
+ * start, and their last few minutes again at every flush, so another
+ * instance's traffic shows up within two flush intervals.
  *
  * In multi-worker mode the workers forward events to the primary, which
  * republishes them on the same channels, so this runs in one process.
@@ -87,8 +86,11 @@ interface Cell {
 const MAX_REASONS = 32;
 /** Minutes a store outage may hold back before unwritten minutes are dropped anyway. */
 const STORE_GRACE = 10 * MINUTE;
-/** How far back each flush re-reads what other instances wrote (they rewrite a minute when a late event lands in it). */
-const FOREIGN_REFRESH = 5 * MINUTE;
+/**
+ * How far back each flush re-reads what other instances wrote: their open minute (written at every flush) and
+ * the two before it, which a late event rewrites; older rewrites are read at the next start.
+ */
+const FOREIGN_REFRESH = 2 * MINUTE;
 const ROLES: readonly string[] = ['primary', 'shadow'];
 
 /**
@@ -312,9 +314,11 @@ export async function createTelemetry(context: FeatureContext, options: Telemetr
     }
   };
 
-  const flushOnce = async (all: boolean): Promise<void> => {
-    const before = all ? undefined : minuteOf(clock.now());
-    const buckets = window.pending(before, instance);
+  /** `final`: the last flush before close; it skips re-reading other instances. */
+  const flushOnce = async (final: boolean): Promise<void> => {
+    // The open minute is written too (and again while it changes): after a kill -9 at most one
+    // flush interval is lost, and other instances sharing the store see this minute within seconds.
+    const buckets = window.pending(undefined, instance);
     if (buckets.rows.length > 0) {
       try {
         await context.store.putTelemetryBuckets(buckets.rows);
@@ -324,7 +328,7 @@ export async function createTelemetry(context: FeatureContext, options: Telemetr
         warnStore(err, 'telemetry buckets');
       }
     }
-    const comparisons = counts.pending(before);
+    const comparisons = counts.pending(undefined);
     if (comparisons.rows.length > 0) {
       try {
         await context.store.addComparisonCounts(comparisons.rows);
@@ -333,7 +337,7 @@ export async function createTelemetry(context: FeatureContext, options: Telemetr
         warnStore(err, 'comparison counts');
       }
     }
-    if (!all) {
+    if (!final) {
       try {
         const theirs = await context.store.listTelemetryBuckets({ from: minuteOf(clock.now()) - FOREIGN_REFRESH, excludeInstance: instance });
         if (theirs.length > 0) window.load(theirs, accept, instance);
@@ -350,9 +354,9 @@ export async function createTelemetry(context: FeatureContext, options: Telemetr
 
   // Flushes run one at a time, so a slow store cannot have two writes of one minute race.
   let flushing: Promise<void> = Promise.resolve();
-  const flush = (all: boolean): Promise<void> => {
+  const flush = (final: boolean): Promise<void> => {
     flushing = flushing.then(() =>
-      flushOnce(all).catch((err: unknown) => {
+      flushOnce(final).catch((err: unknown) => {
         logger.error({ err }, 'telemetry flush failed');
       }),
     );

@@ -113,6 +113,17 @@ export interface MinuteWindow {
 }
 
 /**
+ * Whether a stored row holds the same counts as a copy already held. Every
+ * exchange adds a request and its bytes, so a row rewritten with anything new
+ * differs here; comparing these skips decoding its sketches again.
+ */
+function sameCounts(held: SerializedExchangeStats | undefined, data: unknown): boolean {
+  if (held === undefined || data === null || typeof data !== 'object') return false;
+  const d = data as Partial<SerializedExchangeStats>;
+  return d.requests === held.requests && d.responseBytes === held.responseBytes && d.requestBytes === held.requestBytes && d.clientAborted === held.clientAborted;
+}
+
+/**
  * @example
  * const w = createMinuteWindow();
  * recordExchange(w.statsFor(minuteOf(Date.now()), id, key), event);
@@ -192,6 +203,11 @@ export function createMinuteWindow(): MinuteWindow {
           bad++;
           continue;
         }
+        const id = seriesId(key.route, key.endpoint, key.backend, key.role);
+        const foreign = ownInstance !== undefined && row.instance !== ownInstance;
+        const foreignId = foreign ? `${row.instance}\n${id}` : '';
+        // A refresh reads other instances' recent rows again and again; most have not changed since.
+        if (foreign && sameCounts(buckets.get(row.minute)?.foreign?.get(foreignId)?.compact, row.data)) continue;
         let compact: SerializedExchangeStats;
         try {
           // Normalised through the live form, so what is kept compact is exactly what this version writes.
@@ -200,10 +216,9 @@ export function createMinuteWindow(): MinuteWindow {
           bad++;
           continue;
         }
-        const id = seriesId(key.route, key.endpoint, key.backend, key.role);
         const target = bucketFor(row.minute);
-        if (ownInstance !== undefined && row.instance !== ownInstance) {
-          (target.foreign ??= new Map()).set(`${row.instance}\n${id}`, { id, key, compact });
+        if (foreign) {
+          (target.foreign ??= new Map()).set(foreignId, { id, key, compact });
           continue;
         }
         const existing = target.series.get(id);

@@ -84,6 +84,37 @@ describe('telemetry from several instances sharing one store', () => {
     }
   });
 
+  it('shows one instance\'s open minute to another within seconds, and keeps it through a kill -9', async () => {
+    const config = {
+      backends: { legacy: { url: legacy.url }, candidate: { url: candidate.url } },
+      routes: [{ id: 'users', match: { path: '/users/:id' }, mode: 'legacy' }],
+    };
+    const dataDir = join(dir.path, 'open-minute');
+    const a = await startCutoverProcess({ config, dir, dataDir });
+    running.push(a);
+    const b = await startCutoverProcess({ config, dir, dataDir });
+    running.push(b);
+    const servedBy = async (p: CutoverProcess): Promise<number> => {
+      const res = await request(`${p.adminUrl}/api/v1/stats?route=users&window=10m`);
+      const body = (await res.body.json()) as { routes: Array<{ roles: Array<{ backend: string; role: string; requests: number }> }> };
+      return body.routes[0]?.roles.find((t) => t.backend === 'legacy' && t.role === 'primary')?.requests ?? 0;
+    };
+    for (let i = 0; i < 6; i++) await (await request(`${a.proxyUrl}/users/${i}`)).body.text();
+    // a writes its open minute at its next flush (5 s), b reads it at its own next one: two intervals.
+    // Before, a minute reached the store only once it was over, up to a minute later.
+    const deadline = Date.now() + 15_000;
+    let seen = 0;
+    while ((seen = await servedBy(b)) < 6 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    assert.equal(seen, 6, "the other instance counts a's requests without waiting for the minute to end");
+    assert.equal(await servedBy(a), 6);
+
+    a.child.kill('SIGKILL');
+    await a.exited;
+    const again = await startCutoverProcess({ config, dir, dataDir });
+    running.push(again);
+    assert.equal(await servedBy(again), 6, 'what was flushed before the kill -9 is read back on start');
+  });
+
   it("picks up what another instance writes while it runs, replacing that instance's earlier copy of a minute", async () => {
     const dataDir = join(dir.path, 'live');
     const store = createSqliteStore({ path: join(dataDir, 'cutover.db') });

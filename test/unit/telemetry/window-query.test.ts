@@ -188,6 +188,22 @@ describe('minute window persistence bookkeeping', () => {
     assert.equal(b.pending(undefined, OWN).rows.length, 1, 'merged minute must be written again');
   });
 
+  it("decodes another instance's row again only when its counts changed", () => {
+    const other = createMinuteWindow();
+    for (let i = 0; i < 3; i++) record(other, legacy, NOW - MINUTE, 1 + i);
+    const theirs = JSON.parse(JSON.stringify(other.pending(undefined, 'host-b_1').rows)) as TelemetryBucketRow[];
+    const w = createMinuteWindow();
+    assert.equal(w.load(theirs, (k) => k, OWN), 0);
+    const served = () => queryWindow(w, createComparisonCounts(), { windowMs: 10 * MINUTE, now: NOW }).series.map((s) => s.requests);
+    assert.deepEqual(served(), [3]);
+    // Same counts: the refresh keeps the copy it holds without decoding the sketches (garbage here would be a bad row).
+    const unchanged = theirs.map((r) => ({ ...r, data: { ...(r.data as object), total: 'not a sketch' } }));
+    assert.equal(w.load(unchanged, (k) => k, OWN), 0, 'not decoded');
+    assert.deepEqual(served(), [3]);
+    const grown = theirs.map((r) => ({ ...r, data: { ...(r.data as object), requests: 4, total: 'not a sketch' } }));
+    assert.equal(w.load(grown, (k) => k, OWN), 1, 'new counts are decoded, and a bad row is reported');
+  });
+
   it("counts other instances' rows without ever writing them under its own id", () => {
     const other = createMinuteWindow();
     for (let i = 0; i < 20; i++) record(other, legacy, NOW - 3 * MINUTE, 1 + i);
