@@ -36,16 +36,25 @@ describe('telemetry from several instances sharing one store', () => {
     dir?.remove();
   });
 
-  it('adds up both instances instead of keeping the last writer', async () => {
+  /** Instances of one legacy-mode route sharing the data dir `name`; each start is stopped after the suite. */
+  const sharedStore = (name: string) => {
     const config = {
       backends: { legacy: { url: legacy.url }, candidate: { url: candidate.url } },
       routes: [{ id: 'users', match: { path: '/users/:id' }, mode: 'legacy' }],
     };
-    const dataDir = join(dir.path, 'data');
-    const a = await startCutoverProcess({ config, dir, dataDir });
-    running.push(a);
-    const b = await startCutoverProcess({ config, dir, dataDir });
-    running.push(b);
+    const dataDir = join(dir.path, name);
+    const start = async (): Promise<CutoverProcess> => {
+      const p = await startCutoverProcess({ config, dir, dataDir });
+      running.push(p);
+      return p;
+    };
+    return { config, dataDir, start };
+  };
+
+  it('adds up both instances instead of keeping the last writer', async () => {
+    const { config, dataDir, start } = sharedStore('data');
+    const a = await start();
+    const b = await start();
     const send = async (p: CutoverProcess, n: number) => {
       for (let i = 0; i < n; i++) {
         const res = await request(`${p.proxyUrl}/users/${i}`);
@@ -85,15 +94,9 @@ describe('telemetry from several instances sharing one store', () => {
   });
 
   it('shows one instance\'s open minute to another within seconds, and keeps it through a kill -9', async () => {
-    const config = {
-      backends: { legacy: { url: legacy.url }, candidate: { url: candidate.url } },
-      routes: [{ id: 'users', match: { path: '/users/:id' }, mode: 'legacy' }],
-    };
-    const dataDir = join(dir.path, 'open-minute');
-    const a = await startCutoverProcess({ config, dir, dataDir });
-    running.push(a);
-    const b = await startCutoverProcess({ config, dir, dataDir });
-    running.push(b);
+    const { start } = sharedStore('open-minute');
+    const a = await start();
+    const b = await start();
     const servedBy = async (p: CutoverProcess): Promise<number> => {
       const res = await request(`${p.adminUrl}/api/v1/stats?route=users&window=10m`);
       const body = (await res.body.json()) as { routes: Array<{ roles: Array<{ backend: string; role: string; requests: number }> }> };
@@ -110,8 +113,7 @@ describe('telemetry from several instances sharing one store', () => {
 
     a.child.kill('SIGKILL');
     await a.exited;
-    const again = await startCutoverProcess({ config, dir, dataDir });
-    running.push(again);
+    const again = await start();
     assert.equal(await servedBy(again), 6, 'what was flushed before the kill -9 is read back on start');
   });
 
