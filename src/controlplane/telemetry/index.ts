@@ -20,6 +20,7 @@
  * republishes them on the same channels, so this runs in one process.
  */
 import { hostname } from 'node:os';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { BACKEND_NAMES, type CutoverConfig } from '../../config/schema.ts';
 import { systemClock, type Clock } from '../../core/clock.ts';
 import { CutoverError, ErrorCodes } from '../../core/errors.ts';
@@ -92,6 +93,9 @@ const STORE_GRACE = 10 * MINUTE;
  */
 const FOREIGN_REFRESH = 2 * MINUTE;
 const ROLES: readonly string[] = ['primary', 'shadow'];
+/** Rows serialised (or decoded) per event-loop turn during a flush: about 1-2 ms of work. */
+const FLUSH_SLICE = 16;
+
 
 /**
  * @example
@@ -319,9 +323,14 @@ export async function createTelemetry(context: FeatureContext, options: Telemetr
     // The open minute is written too (and again while it changes): after a kill -9 at most one
     // flush interval is lost, and other instances sharing the store see this minute within seconds.
     const buckets = window.pending(undefined, instance);
-    if (buckets.rows.length > 0) {
+    if (buckets.size > 0) {
       try {
-        await context.store.putTelemetryBuckets(buckets.rows);
+        // In slices, with requests served between them: serialising and writing a few hundred
+        // series at once would hold the event loop for ten milliseconds or more.
+        for (let rows = buckets.next(FLUSH_SLICE); rows.length > 0; rows = buckets.next(FLUSH_SLICE)) {
+          await context.store.putTelemetryBuckets(rows);
+          await nextTurn();
+        }
         buckets.written(minuteOf(clock.now()));
       } catch (err) {
         buckets.failed();
@@ -340,7 +349,10 @@ export async function createTelemetry(context: FeatureContext, options: Telemetr
     if (!final) {
       try {
         const theirs = await context.store.listTelemetryBuckets({ from: minuteOf(clock.now()) - FOREIGN_REFRESH, excludeInstance: instance });
-        if (theirs.length > 0) window.load(theirs, accept, instance);
+        for (let i = 0; i < theirs.length; i += FLUSH_SLICE) {
+          window.load(theirs.slice(i, i + FLUSH_SLICE), accept, instance);
+          if (i + FLUSH_SLICE < theirs.length) await nextTurn();
+        }
       } catch (err) {
         warnStore(err, "other instances' telemetry buckets", true);
       }

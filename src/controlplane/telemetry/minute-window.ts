@@ -81,6 +81,18 @@ export interface WindowSelection {
   includeArchive?: boolean;
 }
 
+/** One flush's rows; taking them in slices lets a flush yield to requests between slices. */
+export interface PendingBuckets {
+  /** How many rows there are to write. */
+  readonly size: number;
+  /** Serialises and returns the next rows, at most `max` (all that are left when omitted); empty once all were taken. */
+  next(max?: number): TelemetryBucketRow[];
+  /** Every row (serialises the ones not taken yet). */
+  readonly rows: TelemetryBucketRow[];
+  written(currentMinute: number): void;
+  failed(): void;
+}
+
 export interface MinuteWindow {
   /**
    * Bumped whenever cached stats references may have gone stale (a flush
@@ -100,11 +112,12 @@ export interface MinuteWindow {
   /** Merged stats per series over the selected minutes. */
   collect(selection: WindowSelection): Map<string, SeriesEntry>;
   /**
-   * Dirty minutes before `beforeMinute` (all when undefined) as store rows.
-   * Call `written` once the store has them (finished minutes are then
-   * compacted), or `failed` to have them offered again.
+   * Dirty minutes before `beforeMinute` (all when undefined) as store rows,
+   * serialised as they are taken. Call `written` once the store has them all
+   * (finished minutes are then compacted), or `failed` to have them offered
+   * again.
    */
-  pending(beforeMinute: number | undefined, instance: string): { rows: TelemetryBucketRow[]; written(currentMinute: number): void; failed(): void };
+  pending(beforeMinute: number | undefined, instance: string): PendingBuckets;
   /** Moves minutes before `beforeMinute` into the running total; dirty ones stay unless `force`. */
   evict(beforeMinute: number, force: boolean): number;
   /** Oldest and newest minute held, for the API's `from`/`to`. */
@@ -243,23 +256,38 @@ export function createMinuteWindow(): MinuteWindow {
       return out;
     },
     pending(beforeMinute, instance) {
-      const rows: TelemetryBucketRow[] = [];
+      const items: Array<{ minute: number; entry: StoredEntry; data: Map<StoredEntry, SerializedExchangeStats> }> = [];
       const taken: Array<{ minute: number; bucket: MinuteBucket; data: Map<StoredEntry, SerializedExchangeStats> }> = [];
       for (const [minute, b] of buckets) {
         if (!b.dirty || (beforeMinute !== undefined && minute >= beforeMinute)) continue;
         b.dirty = false;
         const data = new Map<StoredEntry, SerializedExchangeStats>();
-        for (const e of b.series.values()) {
-          const d = e.compact ?? serializeExchangeStats(e.stats!);
-          data.set(e, d);
-          rows.push({ minute, route: e.key.route, endpoint: e.key.endpoint, backend: e.key.backend, role: e.key.role, instance, data: d });
-        }
+        for (const entry of b.series.values()) items.push({ minute, entry, data });
         taken.push({ minute, bucket: b, data });
       }
-      // Hot-path caches holding these minutes must look them up again, which re-marks them dirty.
+      // Hot-path caches holding these minutes must look them up again, which re-marks them dirty,
+      // so an event that lands between two slices is written at the next flush.
       if (taken.length > 0) epoch++;
+      const produced: TelemetryBucketRow[] = [];
+      let cursor = 0;
+      const next = (max = Infinity): TelemetryBucketRow[] => {
+        const out: TelemetryBucketRow[] = [];
+        for (; cursor < items.length && out.length < max; cursor++) {
+          const { minute, entry: e, data } = items[cursor]!;
+          const d = e.compact ?? serializeExchangeStats(e.stats!);
+          data.set(e, d);
+          out.push({ minute, route: e.key.route, endpoint: e.key.endpoint, backend: e.key.backend, role: e.key.role, instance, data: d });
+        }
+        produced.push(...out);
+        return out;
+      };
       return {
-        rows,
+        size: items.length,
+        next,
+        get rows() {
+          next();
+          return produced;
+        },
         written(currentMinute) {
           let compacted = false;
           for (const t of taken) {

@@ -150,6 +150,24 @@ describe('minute window persistence bookkeeping', () => {
     assert.equal(w.pending(undefined, OWN).rows.length, 1, 'the current minute on close');
   });
 
+  it('hands rows out in slices; an event between two slices is written at the next flush and keeps its minute live', () => {
+    const w = createMinuteWindow();
+    for (const key of [legacy, candidate, candidatePay, other]) record(w, key, NOW - 2 * MINUTE, 5);
+    const p = w.pending(undefined, OWN);
+    assert.equal(p.size, 4);
+    const first = p.next(3);
+    assert.equal(first.length, 3);
+    record(w, legacy, NOW - 2 * MINUTE, 7); // lands while the flush yields between slices
+    assert.equal(p.next(3).length, 1);
+    assert.equal(p.next(3).length, 0, 'all taken');
+    assert.equal(p.rows.length, 4, 'rows: every slice');
+    p.written(minuteOf(NOW));
+    const again = w.pending(undefined, OWN);
+    assert.equal(again.size, 4, 'the minute that changed meanwhile is written again, whole');
+    const served = again.rows.find((r) => r.backend === 'legacy' && r.route === 'checkout')!;
+    assert.equal((served.data as { requests: number }).requests, 2);
+  });
+
   it('answers the same from compacted minutes, and takes late events into them', () => {
     const w = createMinuteWindow();
     for (let i = 0; i < 200; i++) {
