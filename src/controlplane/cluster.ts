@@ -35,7 +35,7 @@ type ToWorker =
 type FromWorker =
   | { type: 'listening'; port: number }
   | { type: 'listen-error'; message: string }
-  | { type: 'applied'; id: number }
+  | { type: 'applied'; id: number; error?: string }
   | { type: 'events'; batch: Array<[EventKind, unknown]>; load: WorkerLoad }
   | { type: 'closed'; drained: boolean };
 
@@ -81,6 +81,7 @@ export async function createClusterDataPlane(options: {
         if (ch.hasSubscribers) ch.publish(event);
       }
     } else if (msg.type === 'applied') {
+      if (msg.error !== undefined) logger.error({ worker: worker.id, error: msg.error }, 'a data-plane worker could not apply the routing change and keeps its previous routing');
       const p = pending.get(msg.id);
       if (p) {
         p.waiting.delete(worker.id);
@@ -140,13 +141,15 @@ export async function createClusterDataPlane(options: {
       return { host: parseHostPort(address).host, port: results[0]! };
     },
     async apply(change) {
+      // The primary's copy compiles first: a change it cannot apply throws here and reaches no worker,
+      // and a worker started later is never handed it.
+      const snapshot = mirror.update(change);
       state = {
         config: change.config ?? state.config,
         overrides: change.overrides ?? state.overrides,
         killSwitch: change.killSwitch ?? state.killSwitch,
         recording: change.recording ?? state.recording,
       };
-      const snapshot = mirror.update(change);
       const id = ++applySeq;
       const targets = live();
       await new Promise<void>((resolve, reject) => {
@@ -245,13 +248,18 @@ export function runClusterWorker(): void {
         }
         break;
       case 'apply':
-        dataPlane!.update({
-          ...(msg.config ? { config: deepFreeze(msg.config) } : {}),
-          ...(msg.overrides ? { overrides: new Map(msg.overrides) } : {}),
-          ...(msg.killSwitch !== undefined ? { killSwitch: msg.killSwitch } : {}),
-          ...(msg.recording ? { recording: new Map(msg.recording) } : {}),
-        });
-        sendToPrimary({ type: 'applied', id: msg.id });
+        try {
+          dataPlane!.update({
+            ...(msg.config ? { config: deepFreeze(msg.config) } : {}),
+            ...(msg.overrides ? { overrides: new Map(msg.overrides) } : {}),
+            ...(msg.killSwitch !== undefined ? { killSwitch: msg.killSwitch } : {}),
+            ...(msg.recording ? { recording: new Map(msg.recording) } : {}),
+          });
+          sendToPrimary({ type: 'applied', id: msg.id });
+        } catch (err) {
+          // The primary applied it first, so this is a file that changed in between: this worker keeps its routing, and says so.
+          sendToPrimary({ type: 'applied', id: msg.id, error: (err as Error).message });
+        }
         break;
       case 'close': {
         const { drained } = await dataPlane!.close(msg.timeoutMs);

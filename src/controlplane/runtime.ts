@@ -148,17 +148,26 @@ export async function startCutover(options: StartOptions): Promise<CutoverRuntim
     const before = externalKill;
     externalKill = externalKillSwitch(config);
     if (options.configPath !== undefined) {
-      let next: CutoverConfig;
-      try {
-        next = (options.loadConfig ?? loadConfigFile)(options.configPath);
-      } catch (err) {
+      const reject = (err: unknown): false => {
         const problems = isCutoverError(err) ? err.message : String(err);
         logger.error({ file: options.configPath, problems }, 'config reload rejected; the last good routing keeps serving');
         return false;
+      };
+      let next: CutoverConfig;
+      try {
+        next = (options.loadConfig ?? loadConfigFile)(options.configPath);
+        // Applying can still fail on what only the data plane reads (a backend's CA file); then nothing changes.
+        await dataPlane.apply({ config: next });
+      } catch (err) {
+        // The kill switch file or variable is the running config's, read again above: a flip still takes effect.
+        if (before !== externalKill) {
+          await routing.reapply();
+          logger.warn({ killSwitch: externalKill ?? 'off' }, 'external kill switch changed');
+        }
+        return reject(err);
       }
       config = next;
       externalKill = externalKillSwitch(config);
-      await dataPlane.apply({ config });
       await routing.reapply();
       logDisabledRoutes();
       health.reconfigure(config);

@@ -181,11 +181,14 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     listen: (address) => listenOn(server, address),
     update(change) {
       if (change.config !== undefined && change.config !== config) {
-        const oldConfig = config;
-        config = change.config;
-        if (JSON.stringify(oldConfig.backends) !== JSON.stringify(config.backends) || JSON.stringify(oldConfig.defaults.shadow) !== JSON.stringify(config.defaults.shadow)) {
+        const next = change.config;
+        const poolsChange = JSON.stringify(config.backends) !== JSON.stringify(next.backends) || JSON.stringify(config.defaults.shadow) !== JSON.stringify(next.defaults.shadow);
+        // Everything that can fail (an unreadable CA file) is built before anything is replaced: a change that throws changes nothing.
+        const nextPrimary = poolsChange ? createUpstreamSet(next) : primary;
+        config = next;
+        if (poolsChange) {
           retired.push(primary);
-          primary = createUpstreamSet(config);
+          primary = nextPrimary;
           if (shadow) retired.push(shadow);
           shadow = undefined;
           limiter = undefined;

@@ -168,6 +168,30 @@ describe('reload', () => {
     assert.equal(await backendFor(cutover, '/r/2'), 'candidate');
   });
 
+  for (const workers of ['1', '2']) {
+    it(`a reload that cannot be applied (an unreadable backend CA file) is rejected and nothing changes, --workers ${workers}`, async () => {
+      const file = dir!.file(`ca-${workers}.yaml`, routeYaml(legacy!.url, candidate!.url, 'legacy'));
+      const cutover = await startCutoverProcess({ dir: dir!, configPath: file, dataDir: join(dir!.path, `ca-data-${workers}`), args: ['--workers', workers] });
+      running.push(cutover);
+      assert.equal(await backendFor(cutover, '/r/4'), 'legacy');
+      let mark = cutover.logs.length;
+      // Valid YAML and schema, so only applying it finds the problem: a route change rides along and must not apply either.
+      const missing = join(dir!.path, 'no-such-ca.pem');
+      writeFileSync(file, routeYaml(legacy!.url, candidate!.url, 'candidate').replace(`legacy: { url: ${legacy!.url} }`, `legacy: { url: ${legacy!.url}, ca: ${missing} }`));
+      const rejected = await eventually(newLogs(cutover, mark, 'config reload rejected; the last good routing keeps serving'), 'the rejection');
+      assert.match(String(rejected.problems), /backends\.legacy\.ca: cannot read .*no-such-ca\.pem/);
+      assert.equal(await backendFor(cutover, '/r/4'), 'legacy', 'the last good routing keeps serving');
+      assert.equal(cutover.child.exitCode, null, 'still running');
+      const status = await client!.send(`${cutover.adminUrl}/api/v1/status`);
+      assert.equal(status.json<{ routes: Array<{ id: string; mode: string }> }>().routes.find((r) => r.id === 'r')?.mode, 'legacy');
+
+      mark = cutover.logs.length;
+      writeFileSync(file, routeYaml(legacy!.url, candidate!.url, 'candidate'));
+      await eventually(newLogs(cutover, mark, 'config reloaded'), 'the next good reload');
+      assert.equal(await backendFor(cutover, '/r/4'), 'candidate');
+    });
+  }
+
   it('a reload keeps the backends given as run flags', async () => {
     // The file names a backend that does not exist; --legacy on the command line wins, before and after a reload.
     const file = dir!.file('flags.yaml', routeYaml('http://127.0.0.1:9', candidate!.url, 'legacy'));
