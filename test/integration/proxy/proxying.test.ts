@@ -5,16 +5,14 @@
  * extra headers, and an https backend trusted through a CA bundle.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { connect } from 'node:net';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Pool, request } from 'undici';
 import { echoJson, startBackend, type Backend } from '../../helpers/backends.ts';
 import { startCutoverProcess, tempDir, type CutoverProcess, type TempDir } from '../../helpers/cutover-process.ts';
 import { createClient, parseHead, rawExchange, type Client } from '../../helpers/http.ts';
+import { selfSignedCertificate } from '../../helpers/tls.ts';
 import { within } from '../../helpers/ws.ts';
 
 const TRACEPARENT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/;
@@ -268,30 +266,15 @@ describe('transparent proxying', () => {
   });
 });
 
-function hasOpenssl(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-describe('https backend with a CA bundle', { skip: hasOpenssl() ? false : 'openssl is not installed: cannot generate a self-signed certificate' }, () => {
+describe('https backend with a CA bundle', () => {
   let tlsBackend: Backend | undefined;
   let dir: TempDir | undefined;
   let cutover: CutoverProcess | undefined;
 
   before(async () => {
     dir = tempDir();
-    const key = join(dir.path, 'key.pem');
-    const cert = join(dir.path, 'cert.pem');
-    execFileSync(
-      'openssl',
-      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'],
-      { stdio: 'ignore' },
-    );
-    tlsBackend = await startBackend('tls', { tls: { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') } });
+    const { certPath: cert, ...pem } = selfSignedCertificate(dir.path);
+    tlsBackend = await startBackend('tls', { tls: { key: pem.key, cert: pem.cert } });
     cutover = await startCutoverProcess({
       dir,
       config: {
