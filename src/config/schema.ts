@@ -172,6 +172,17 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    tls: z
+      .object({
+        cert: z.string().min(1).meta({ description: 'PEM file with the certificate chain, the server certificate first.' }),
+        key: z.string().min(1).meta({ description: 'PEM file with the private key of that certificate (unencrypted).' }),
+      })
+      .strict()
+      .optional()
+      .meta({
+        description:
+          'Terminate TLS on the proxy listener (`listen`): HTTP/1.1 and WebSockets over TLS. Both files are read at start and again at every reload (SIGHUP, or a change to the config file), so a renewed certificate takes effect for new connections without a restart. Turning TLS on or off needs a restart. Relative paths are taken from the working directory.',
+      }),
     trustedProxies: z
       .array(
         z.string().refine((v) => parseAddressRange(v) !== undefined, {
@@ -323,3 +334,4 @@ export type CutoverConfigInput = z.input<typeof configSchema>;
 export type BackendConfig = z.output<typeof backendSchema>;
 export type RouteConfig = z.output<typeof routeSchema>;
 export type ShadowConfig = z.output<typeof shadowSchema>;
+export type TlsConfig = NonNullable<CutoverConfig['tls']>;

@@ -3,10 +3,12 @@
  * upstream pools. It knows nothing about storage, the admin API or the CLI;
  * the control plane drives it through `update()` and listens to its events.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { CutoverConfig } from '../config/schema.ts';
+import { CutoverError, ErrorCodes } from '../core/errors.ts';
 import { channels, type MirrorBreakerEvent } from './events.ts';
 import { listenOn } from './listen-address.ts';
 import { createMirrorBreaker, type MirrorBreaker } from './mirror-breaker.ts';
@@ -16,6 +18,7 @@ import type { RecordSettings } from './recording-tap.ts';
 import { compileRoutingSnapshot, type RouteState, type RoutingDeps, type RoutingSnapshot } from './routing-snapshot.ts';
 import { createShadowLimiter, type ShadowLimiter } from './shadow-dispatcher.ts';
 import { proxyUpgrade } from './upgrade-proxy.ts';
+import { readTlsMaterial, sameTlsMaterial, type TlsMaterial } from './tls-material.ts';
 import { closeUpstreams, createUpstream, type Upstream, type UpstreamSet } from './upstream-pool.ts';
 
 export interface DataPlaneOptions {
@@ -36,7 +39,8 @@ export interface RoutingChangeInput {
 }
 
 export interface DataPlane {
-  readonly server: Server;
+  /** An https server when `tls` is configured. */
+  readonly server: Server | TlsServer;
   listen(address: string): Promise<{ host: string; port: number }>;
   /** Compiles and swaps the routing snapshot. Returns the new snapshot once every later request will see it. */
   update(change: RoutingChangeInput): RoutingSnapshot;
@@ -145,19 +149,18 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     current.match(req.method ?? 'GET', pathname, req.headers).serve(req, res, pathname);
   };
 
-  const server = createServer(
-    {
-      keepAliveTimeout: 65_000,
-      // Large uploads and long streams are legitimate; slow clients are bounded by headersTimeout.
-      requestTimeout: 0,
-      headersTimeout: 60_000,
-      noDelay: true,
-      // A request without Content-Length or Transfer-Encoding arrives already ended, so Node skips its stream life cycle
-      // (end, destroy, close events): ~10 % of the instructions a proxied GET costs (docs/decisions.md). Node < 24 ignores it.
-      optimizeEmptyRequests: true,
-    },
-    handle,
-  );
+  const serverOptions: ServerOptions = {
+    keepAliveTimeout: 65_000,
+    // Large uploads and long streams are legitimate; slow clients are bounded by headersTimeout.
+    requestTimeout: 0,
+    headersTimeout: 60_000,
+    noDelay: true,
+    // A request without Content-Length or Transfer-Encoding arrives already ended, so Node skips its stream life cycle
+    // (end, destroy, close events): ~10 % of the instructions a proxied GET costs (docs/decisions.md). Node < 24 ignores it.
+    optimizeEmptyRequests: true,
+  };
+  let tls: TlsMaterial | undefined = config.tls === undefined ? undefined : readTlsMaterial(config.tls);
+  const server: Server | TlsServer = tls === undefined ? createServer(serverOptions, handle) : createTlsServer({ ...serverOptions, ...tls }, handle);
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
@@ -182,9 +185,20 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     update(change) {
       if (change.config !== undefined && change.config !== config) {
         const next = change.config;
+        if ((next.tls === undefined) !== (tls === undefined)) {
+          throw new CutoverError(ErrorCodes.CONFIG_INVALID, `tls: the listener serves ${tls === undefined ? 'plain HTTP' : 'TLS'}; turning TLS ${tls === undefined ? 'on' : 'off'} needs a restart`, {
+            hint: 'restart cutover with the new config, or put tls back as it was',
+          });
+        }
         const poolsChange = JSON.stringify(config.backends) !== JSON.stringify(next.backends) || JSON.stringify(config.defaults.shadow) !== JSON.stringify(next.defaults.shadow);
-        // Everything that can fail (an unreadable CA file) is built before anything is replaced: a change that throws changes nothing.
+        // Everything that can fail (an unreadable CA or certificate file) is read before anything is replaced: a change that throws changes nothing.
+        const nextTls = next.tls === undefined ? undefined : readTlsMaterial(next.tls);
         const nextPrimary = poolsChange ? createUpstreamSet(next) : primary;
+        if (nextTls !== undefined && !sameTlsMaterial(nextTls, tls)) {
+          // New connections get the renewed certificate; open ones keep theirs.
+          (server as TlsServer).setSecureContext(nextTls);
+          tls = nextTls;
+        }
         config = next;
         if (poolsChange) {
           retired.push(primary);

@@ -6,6 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import type { Duplex } from 'node:stream';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -119,14 +120,14 @@ export interface WsClient {
   readonly closed: Promise<void>;
 }
 
-/** Connects to ws://host:port/path through a plain TCP socket and does the handshake. */
-export async function connectWebSocket(port: number, path: string, extraHeaders: Record<string, string> = {}): Promise<WsClient> {
-  const socket = connect(port, '127.0.0.1');
+/** Connects to ws://127.0.0.1:port/path (wss:// with `options.ca`, the CA to trust) and does the handshake. */
+export async function connectWebSocket(port: number, path: string, extraHeaders: Record<string, string> = {}, options: { ca?: string } = {}): Promise<WsClient> {
+  const socket: Socket = options.ca === undefined ? connect(port, '127.0.0.1') : tlsConnect({ port, host: '127.0.0.1', ca: options.ca });
   socket.setNoDelay(true);
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
   socket.on('error', () => {});
   await new Promise<void>((resolve, reject) => {
-    socket.once('connect', resolve);
+    socket.once(options.ca === undefined ? 'connect' : 'secureConnect', resolve);
     socket.once('error', reject);
   });
   const key = randomBytes(16).toString('base64');
