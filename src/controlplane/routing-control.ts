@@ -1,8 +1,14 @@
 /**
  * Runtime routing changes: set a route's mode, roll back one route or all of
- * them, flip the kill switch. Each change is stored first (so it survives a
- * restart), then applied to every data plane; the call returns once every
- * worker has swapped its snapshot, so the next request sees the change.
+ * them, flip the kill switch. Each change is stored (so it survives a restart)
+ * and applied to every data plane; the call returns once every worker has
+ * swapped its snapshot, so the next request sees the change.
+ *
+ * Instances that share a store follow each other: `sync` reads the stored
+ * overrides and kill switch and applies what another instance changed. A
+ * change this instance applied but could not store (a rollback while the
+ * store is down) is never undone by that: it is written again first, and
+ * until it is, the stored value for that route is not taken.
  */
 import { MODES, type Mode } from '../config/schema.ts';
 import { CutoverError, ErrorCodes } from '../core/errors.ts';
@@ -28,6 +34,12 @@ export interface RoutingControl {
   setKillSwitch(on: boolean, actor: string): Promise<void>;
   /** Re-applies the current overrides (after a config reload, or when the external kill switch changed). */
   reapply(): Promise<void>;
+  /**
+   * Takes what another instance sharing the store changed, after writing
+   * this instance's unstored changes. Resolves with what changed here, or
+   * undefined when nothing did.
+   */
+  sync(): Promise<{ routes: string[]; killSwitch: boolean | undefined } | undefined>;
   /** Listeners see every applied change (for the audit ledger and notifications). */
   onChange(listener: (event: RoutingChangeEvent) => void): void;
 }
@@ -36,6 +48,8 @@ export interface RoutingChangeEvent {
   action: 'set' | 'rollback' | 'reset' | 'kill-switch';
   routes: string[];
   actor: string;
+  /** Made by another instance sharing the store and taken by `sync`: that instance has audited it already. */
+  remote?: boolean;
   from: Array<{ route: string; mode: Mode; percent: number }>;
   to: Array<{ route: string; mode: Mode; percent: number }>;
   killSwitch?: boolean;
@@ -60,6 +74,14 @@ export async function loadPersistedRouting(store: Store): Promise<{ overrides: M
   return { overrides, killSwitch: kill === 'on' };
 }
 
+/** A change that took effect here but is not in the store yet: the caller must hear both halves. */
+function storedLate(what: string, cause: unknown): CutoverError {
+  return new CutoverError(ErrorCodes.STORE, `${what} on this instance, but the store did not take it: ${(cause as Error).message ?? String(cause)}`, {
+    hint: 'traffic here has changed; it is written again every second, and until then other instances sharing the store and a restart do not see it',
+    cause,
+  });
+}
+
 function normalisePercent(mode: Mode, percent: number | undefined): number {
   if (mode === 'canary') {
     if (percent === undefined) throw new CutoverError(ErrorCodes.BAD_REQUEST, 'canary mode needs a percent', { hint: 'e.g. `cutover set checkout canary 10`' });
@@ -77,6 +99,9 @@ export function createRoutingControl(options: RoutingControlOptions): RoutingCon
   const overrides = new Map(options.initialOverrides);
   let apiKillSwitch = snapshot.killSwitch && options.externalKillSwitch() === undefined;
   const listeners: Array<(e: RoutingChangeEvent) => void> = [];
+  // Applied here but not yet in the store: written again at the next sync, and never overwritten by it.
+  const unstored = new Set<string>();
+  let killSwitchUnstored = false;
   // Changes are serialised so two concurrent calls cannot interleave store and apply.
   let queue: Promise<unknown> = Promise.resolve();
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -130,8 +155,13 @@ export function createRoutingControl(options: RoutingControlOptions): RoutingCon
         // Apply first: a rollback must not wait on a slow disk. Then persist.
         for (const id of targets) overrides.set(id, { mode: 'legacy', percent: 0 });
         await applyNow();
-        await Promise.all(targets.map((id) => store.putRouteOverride({ route: id, mode: 'legacy', percent: 0, updatedAt: now, updatedBy: actor })));
+        for (const id of targets) unstored.add(id);
         emit({ action: 'rollback', routes: targets, actor, from, to: targets.map(stateOf) });
+        try {
+          await Promise.all(targets.map((id) => store.putRouteOverride({ route: id, mode: 'legacy', percent: 0, updatedAt: now, updatedBy: actor }).then(() => unstored.delete(id))));
+        } catch (err) {
+          throw storedLate(`rolled back ${targets.join(', ')}`, err);
+        }
         return targets;
       }),
     reset: (route, actor) =>
@@ -154,10 +184,64 @@ export function createRoutingControl(options: RoutingControlOptions): RoutingCon
         const from = ids().map(stateOf);
         apiKillSwitch = on;
         await applyNow();
-        await store.setMeta(KILL_SWITCH_META, on ? 'on' : 'off');
+        killSwitchUnstored = true;
         emit({ action: 'kill-switch', routes: ids(), actor, from, to: ids().map(stateOf), killSwitch: killOn() });
+        try {
+          await store.setMeta(KILL_SWITCH_META, on ? 'on' : 'off');
+        } catch (err) {
+          throw storedLate(`turned the kill switch ${on ? 'on' : 'off'}`, err);
+        }
+        killSwitchUnstored = false;
       }),
     reapply: () => serial(applyNow),
+    sync: () =>
+      serial(async () => {
+        // What this instance applied but could not store goes first: a rollback here must reach the others, not be undone by them.
+        for (const id of [...unstored]) {
+          const o = overrides.get(id);
+          if (o === undefined) await store.deleteRouteOverride(id);
+          else await store.putRouteOverride({ route: id, mode: o.mode, percent: o.percent, updatedAt: Date.now(), updatedBy: 'cutover (stored late)' });
+          unstored.delete(id);
+        }
+        if (killSwitchUnstored) {
+          await store.setMeta(KILL_SWITCH_META, apiKillSwitch ? 'on' : 'off');
+          killSwitchUnstored = false;
+        }
+        const rows = new Map((await store.listRouteOverrides()).map((o) => [o.route, o]));
+        const storedKill = (await store.getMeta(KILL_SWITCH_META)) === 'on';
+        const before = new Map(ids().map((id) => [id, stateOf(id)]));
+        const routes: string[] = [];
+        for (const id of new Set([...overrides.keys(), ...rows.keys()])) {
+          const mine = overrides.get(id);
+          const theirs = rows.get(id);
+          if (mine?.mode === theirs?.mode && mine?.percent === theirs?.percent) continue;
+          if (theirs === undefined) overrides.delete(id);
+          else overrides.set(id, { mode: theirs.mode, percent: theirs.percent });
+          routes.push(id);
+        }
+        const killSwitch = storedKill !== apiKillSwitch ? storedKill : undefined;
+        if (killSwitch !== undefined) apiKillSwitch = killSwitch;
+        if (routes.length === 0 && killSwitch === undefined) return undefined;
+        await applyNow();
+        // Tell this instance's listeners (a rollout driving these routes must stop or pause), with who made the change.
+        const known = routes.filter((id) => before.has(id));
+        const grouped = new Map<string, string[]>();
+        for (const id of known) {
+          const row = rows.get(id);
+          const action = row === undefined ? 'reset' : row.mode === 'legacy' ? 'rollback' : 'set';
+          const key = `${action}\n${row?.updatedBy ?? 'another instance'}`;
+          grouped.set(key, [...(grouped.get(key) ?? []), id]);
+        }
+        for (const [key, group] of grouped) {
+          const [action, actor] = key.split('\n') as ['set' | 'rollback' | 'reset', string];
+          emit({ action, routes: group, actor, remote: true, from: group.map((id) => before.get(id)!), to: group.map(stateOf) });
+        }
+        if (killSwitch !== undefined) {
+          const all = ids();
+          emit({ action: 'kill-switch', routes: all, actor: 'another instance', remote: true, from: all.map((id) => before.get(id) ?? stateOf(id)), to: all.map(stateOf), killSwitch: killOn() });
+        }
+        return { routes, killSwitch };
+      }),
     onChange(listener) {
       listeners.push(listener);
     },

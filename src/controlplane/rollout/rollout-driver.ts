@@ -393,16 +393,19 @@ export function createRolloutDriver(options: RolloutDriverOptions): RolloutDrive
   };
 
   const onRoutingChange = (e: RoutingChangeEvent): void => {
+    // A change another instance made is in the ledger already (it shares this store): react, but do not record it twice.
     if (e.action === 'kill-switch') {
-      void audit({ time: Date.now(), subject: '*', action: e.killSwitch ? 'kill-switch-on' : 'kill-switch-off', actor: e.actor, from: e.from, to: e.to });
+      if (!e.remote) void audit({ time: Date.now(), subject: '*', action: e.killSwitch ? 'kill-switch-on' : 'kill-switch-off', actor: e.actor, from: e.from, to: e.to });
       syncKillSwitch(e.actor, false);
       return;
     }
     if (e.actor === DRIVER_ACTOR) return;
     const time = Date.now();
-    e.routes.forEach((route, i) => {
-      void audit({ time, subject: route, action: `route-${e.action}`, actor: e.actor, from: e.from[i], to: e.to[i] });
-    });
+    if (!e.remote) {
+      e.routes.forEach((route, i) => {
+        void audit({ time, subject: route, action: `route-${e.action}`, actor: e.actor, from: e.from[i], to: e.to[i] });
+      });
+    }
     // A human took the wheel: a rollout must not later push these routes back toward the candidate on its own.
     for (const entry of entries.values()) {
       const touched = e.routes.filter((r) => entry.state.routes.includes(r));
