@@ -109,6 +109,20 @@ export function createRoutingControl(options: RoutingControlOptions): RoutingCon
     queue = next.catch(() => undefined);
     return next;
   };
+  // Local changes in flight, and how many have finished: sync reads the store outside the queue (a slow
+  // store must not hold a rollback back) and drops what it read if a local change ran meanwhile.
+  let changing = 0;
+  let changesDone = 0;
+  const change = <T>(fn: () => Promise<T>): Promise<T> =>
+    serial(async () => {
+      changing++;
+      try {
+        return await fn();
+      } finally {
+        changing--;
+        changesDone++;
+      }
+    });
 
   const ids = () => snapshot.routes.map((r) => r.id);
   const describeRoute = (id: string) => snapshot.routes.find((r) => r.id === id)?.description;
@@ -135,7 +149,7 @@ export function createRoutingControl(options: RoutingControlOptions): RoutingCon
     routeIds: ids,
     killSwitch: () => ({ on: killOn(), source: options.externalKillSwitch() ?? (apiKillSwitch ? 'api' : undefined) }),
     set: (route, mode, percent, actor) =>
-      serial(async () => {
+      change(async () => {
         requireRoute(route);
         if (!MODES.includes(mode)) throw new CutoverError(ErrorCodes.BAD_REQUEST, `unknown mode "${mode}"`, { hint: `use one of ${MODES.join(', ')}` });
         const p = normalisePercent(mode, percent);
@@ -147,7 +161,7 @@ export function createRoutingControl(options: RoutingControlOptions): RoutingCon
         return describeRoute(route)!;
       }),
     rollback: (route, actor) =>
-      serial(async () => {
+      change(async () => {
         if (route !== undefined) requireRoute(route);
         const targets = route === undefined ? ids() : [route];
         const from = targets.map(stateOf);
@@ -165,7 +179,7 @@ export function createRoutingControl(options: RoutingControlOptions): RoutingCon
         return targets;
       }),
     reset: (route, actor) =>
-      serial(async () => {
+      change(async () => {
         requireRoute(route);
         const from = stateOf(route);
         await store.deleteRouteOverride(route);
@@ -175,7 +189,7 @@ export function createRoutingControl(options: RoutingControlOptions): RoutingCon
         return describeRoute(route)!;
       }),
     setKillSwitch: (on, actor) =>
-      serial(async () => {
+      change(async () => {
         if (!on && options.externalKillSwitch() !== undefined) {
           throw new CutoverError(ErrorCodes.CONFLICT, `the kill switch is held by ${options.externalKillSwitch()}`, {
             hint: 'unset the environment variable or remove the flag file, then send SIGHUP',
@@ -194,21 +208,29 @@ export function createRoutingControl(options: RoutingControlOptions): RoutingCon
         killSwitchUnstored = false;
       }),
     reapply: () => serial(applyNow),
-    sync: () =>
-      serial(async () => {
-        // What this instance applied but could not store goes first: a rollback here must reach the others, not be undone by them.
-        for (const id of [...unstored]) {
-          const o = overrides.get(id);
-          if (o === undefined) await store.deleteRouteOverride(id);
-          else await store.putRouteOverride({ route: id, mode: o.mode, percent: o.percent, updatedAt: Date.now(), updatedBy: 'cutover (stored late)' });
-          unstored.delete(id);
-        }
-        if (killSwitchUnstored) {
-          await store.setMeta(KILL_SWITCH_META, apiKillSwitch ? 'on' : 'off');
-          killSwitchUnstored = false;
-        }
-        const rows = new Map((await store.listRouteOverrides()).map((o) => [o.route, o]));
-        const storedKill = (await store.getMeta(KILL_SWITCH_META)) === 'on';
+    sync: async () => {
+      if (unstored.size > 0 || killSwitchUnstored) {
+        // What this instance applied but could not store goes first, in the queue: a rollback here must reach the others, not be undone by them.
+        await serial(async () => {
+          for (const id of [...unstored]) {
+            const o = overrides.get(id);
+            if (o === undefined) await store.deleteRouteOverride(id);
+            else await store.putRouteOverride({ route: id, mode: o.mode, percent: o.percent, updatedAt: Date.now(), updatedBy: 'cutover (stored late)' });
+            unstored.delete(id);
+          }
+          if (killSwitchUnstored) {
+            await store.setMeta(KILL_SWITCH_META, apiKillSwitch ? 'on' : 'off');
+            killSwitchUnstored = false;
+          }
+        });
+      }
+      if (changing > 0) return undefined;
+      const seen = changesDone;
+      const rows = new Map((await store.listRouteOverrides()).map((o) => [o.route, o]));
+      const storedKill = (await store.getMeta(KILL_SWITCH_META)) === 'on';
+      return serial(async () => {
+        // A local change finished since the read: it is newer than what was read, and the next sync reads again.
+        if (changesDone !== seen || unstored.size > 0 || killSwitchUnstored) return undefined;
         const before = new Map(ids().map((id) => [id, stateOf(id)]));
         const routes: string[] = [];
         for (const id of new Set([...overrides.keys(), ...rows.keys()])) {
@@ -241,7 +263,8 @@ export function createRoutingControl(options: RoutingControlOptions): RoutingCon
           emit({ action: 'kill-switch', routes: all, actor: 'another instance', remote: true, from: all.map((id) => before.get(id) ?? stateOf(id)), to: all.map(stateOf), killSwitch: killOn() });
         }
         return { routes, killSwitch };
-      }),
+      });
+    },
     onChange(listener) {
       listeners.push(listener);
     },

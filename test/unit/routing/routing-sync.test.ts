@@ -99,4 +99,37 @@ describe('routing sync between instances sharing a store', () => {
       await real.close();
     }
   });
+
+  it('a slow store read never holds a rollback back, and what it read is dropped when a local change ran meanwhile', { timeout: 5_000 }, async () => {
+    const real = createSqliteStore({ path: ':memory:' });
+    await real.init();
+    let release: () => void = () => {};
+    let slow = false;
+    const sluggish: Store = Object.create(real, {
+      listRouteOverrides: {
+        value: async () => {
+          const rows = await real.listRouteOverrides(); // read before the local change lands
+          if (slow) await new Promise<void>((r) => (release = r));
+          return rows;
+        },
+      },
+    });
+    const a = await instance(sluggish);
+    try {
+      await a.routing.set('orders', 'candidate', undefined, 'alice');
+      slow = true;
+      const syncing = a.routing.sync();
+      await new Promise((r) => setImmediate(r));
+      const t0 = performance.now();
+      await a.routing.rollback('orders', 'carol');
+      assert.ok(performance.now() - t0 < 1_000, 'the rollback did not wait for the read');
+      assert.equal(a.mode('orders'), 'legacy');
+      release();
+      assert.equal(await syncing, undefined, 'the stale read (orders on the candidate) is dropped');
+      assert.equal(a.mode('orders'), 'legacy');
+    } finally {
+      await a.close();
+      await real.close();
+    }
+  });
 });
