@@ -8,6 +8,7 @@ import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import pino, { type Logger } from 'pino';
 import { loadConfigFile } from '../config/load.ts';
+import { restartOnlyChanges } from '../config/restart-only.ts';
 import type { CutoverConfig } from '../config/schema.ts';
 import { isCutoverError } from '../core/errors.ts';
 import type { RouteState, RoutingSnapshot } from '../dataplane/routing-snapshot.ts';
@@ -16,7 +17,7 @@ import { openStore, type Store } from '../storage/index.ts';
 import { createAdminServer, type AdminServer } from './admin/admin-server.ts';
 import { createBackendHealthMonitor } from './backend-health.ts';
 import type { AdminRoute } from './admin/admin-router.ts';
-import { createCoreRoutes } from './admin/core-routes.ts';
+import { createCoreRoutes, type ReloadOutcome } from './admin/core-routes.ts';
 import { createClusterDataPlane, type DataPlaneHandle } from './cluster.ts';
 import type { Feature, FeatureContext, FeatureFactory } from './feature.ts';
 import { createEndpointResolver } from './endpoint-resolver.ts';
@@ -41,6 +42,8 @@ export interface StartOptions {
   routingSyncMs?: number;
 }
 
+export type { ReloadOutcome };
+
 export interface CutoverRuntime {
   readonly proxyAddress: { host: string; port: number };
   readonly adminAddress: { host: string; port: number };
@@ -51,6 +54,8 @@ export interface CutoverRuntime {
   feature<T>(name: string): T | undefined;
   /** Re-reads the config file; returns false (and keeps the current routing) when it is invalid. */
   reload(): Promise<boolean>;
+  /** The same, saying why a file was refused, or which changed settings wait for a restart. */
+  reportReload(): Promise<ReloadOutcome>;
   close(): Promise<{ drained: boolean }>;
 }
 
@@ -117,7 +122,7 @@ export async function startCutover(options: StartOptions): Promise<CutoverRuntim
   for (const factory of options.features ?? []) features.push(await factory(context));
 
   const health = createBackendHealthMonitor(config);
-  const routes: AdminRoute[] = [...createCoreRoutes({ routing, config: () => config, store, version: VERSION, reload: () => reload(), health: () => health.snapshot() }), ...features.flatMap((f) => f.routes ?? [])];
+  const routes: AdminRoute[] = [...createCoreRoutes({ routing, config: () => config, store, version: VERSION, reload: () => reportReload(), health: () => health.snapshot() }), ...features.flatMap((f) => f.routes ?? [])];
   const admin: AdminServer = createAdminServer({
     // An empty CUTOVER_TOKEN is no token: it must neither open a non-loopback listener nor accept "Bearer ".
     token: config.admin.token ?? (process.env.CUTOVER_TOKEN || undefined),
@@ -144,17 +149,12 @@ export async function startCutover(options: StartOptions): Promise<CutoverRuntim
   };
   logDisabledRoutes();
   if (killSwitch) logger.warn({ source: externalKill ?? 'api' }, 'kill switch is on: every route serves legacy');
-  logger.info({ listen: `${proxyAddress.host}:${proxyAddress.port}`, admin: `${adminAddress.host}:${adminAddress.port}`, workers, nodeFlags: process.execArgv }, 'cutover is serving');
 
-  const reload = async (): Promise<boolean> => {
+  const reportReload = async (): Promise<ReloadOutcome> => {
     const before = externalKill;
     externalKill = externalKillSwitch(config);
+    let restartNeeded: string[] = [];
     if (options.configPath !== undefined) {
-      const reject = (err: unknown): false => {
-        const problems = isCutoverError(err) ? err.message : String(err);
-        logger.error({ file: options.configPath, problems }, 'config reload rejected; the last good routing keeps serving');
-        return false;
-      };
       let next: CutoverConfig;
       try {
         next = (options.loadConfig ?? loadConfigFile)(options.configPath);
@@ -166,8 +166,11 @@ export async function startCutover(options: StartOptions): Promise<CutoverRuntim
           await routing.reapply();
           logger.warn({ killSwitch: externalKill ?? 'off' }, 'external kill switch changed');
         }
-        return reject(err);
+        const problems = isCutoverError(err) ? err.message : String(err);
+        logger.error({ file: options.configPath, problems }, 'config reload rejected; the last good routing keeps serving');
+        return { ok: false, problems, hint: isCutoverError(err) ? err.hint : undefined };
       }
+      restartNeeded = restartOnlyChanges(config, next);
       config = next;
       externalKill = externalKillSwitch(config);
       await routing.reapply();
@@ -175,12 +178,16 @@ export async function startCutover(options: StartOptions): Promise<CutoverRuntim
       health.reconfigure(config);
       for (const f of features) f.onConfig?.(config);
       logger.info({ file: options.configPath, routes: config.routes.length }, 'config reloaded');
+      if (restartNeeded.length > 0) {
+        logger.warn({ file: options.configPath, keys: restartNeeded }, `config reloaded, but ${restartNeeded.join(', ')} changed and take${restartNeeded.length === 1 ? 's' : ''} effect only after a restart`);
+      }
     } else if (before !== externalKill) {
       await routing.reapply();
     }
     if (before !== externalKill) logger.warn({ killSwitch: externalKill ?? 'off' }, 'external kill switch changed');
-    return true;
+    return { ok: true, restartNeeded };
   };
+  const reload = async (): Promise<boolean> => (await reportReload()).ok;
 
   let watcher: FSWatcher | undefined;
   let debounce: NodeJS.Timeout | undefined;
@@ -259,6 +266,10 @@ export async function startCutover(options: StartOptions): Promise<CutoverRuntim
     process.once('SIGINT', () => stop('SIGINT'));
   }
 
+  // Last, after the signal handlers: a supervisor may send SIGHUP the moment it reads this line, and
+  // before a handler exists SIGHUP's default action ends the process.
+  logger.info({ listen: `${proxyAddress.host}:${proxyAddress.port}`, admin: `${adminAddress.host}:${adminAddress.port}`, workers, nodeFlags: process.execArgv }, 'cutover is serving');
+
   return {
     proxyAddress,
     adminAddress,
@@ -268,6 +279,7 @@ export async function startCutover(options: StartOptions): Promise<CutoverRuntim
     config: () => config,
     feature: context.feature,
     reload,
+    reportReload,
     close,
   };
 }

@@ -27,12 +27,15 @@ export const rollbackBody = z
 
 export const killSwitchBody = z.object({ on: z.boolean() }).strict();
 
+/** What a reload did: refused with why, or taken, with the changed settings that wait for a restart. */
+export type ReloadOutcome = { ok: true; restartNeeded: string[] } | { ok: false; problems: string; hint: string | undefined };
+
 export interface CoreRoutesDeps {
   routing: RoutingControl;
   config: () => CutoverConfig;
   store: Store;
   version: string;
-  reload: () => Promise<boolean>;
+  reload: () => Promise<ReloadOutcome>;
   health: () => BackendHealth[];
 }
 
@@ -132,9 +135,13 @@ export function createCoreRoutes(deps: CoreRoutesDeps): AdminRoute[] {
       summary: 'Re-read the config file (as SIGHUP does); a bad file is rejected and the last good routing keeps serving',
       tag: 'routing',
       handler: async () => {
-        const ok = await deps.reload();
-        if (!ok) throw new CutoverError(ErrorCodes.CONFIG_INVALID, 'the config file is invalid; the last good routing keeps serving', { hint: 'run `cutover validate -c FILE` to see the problems' });
-        return { body: { reloaded: true } };
+        const outcome = await deps.reload();
+        if (!outcome.ok) {
+          throw new CutoverError(ErrorCodes.CONFIG_INVALID, `the config file was not applied; the last good routing keeps serving: ${outcome.problems}`, {
+            hint: outcome.hint ?? 'run `cutover validate -c FILE` to see the problems',
+          });
+        }
+        return { body: { reloaded: true, restartNeeded: outcome.restartNeeded } };
       },
     },
   ];

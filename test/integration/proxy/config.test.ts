@@ -181,6 +181,11 @@ describe('reload', () => {
       const rejected = await eventually(newLogs(cutover, mark, 'config reload rejected; the last good routing keeps serving'), 'the rejection');
       assert.match(String(rejected.problems), /backends\.legacy\.ca: cannot read .*no-such-ca\.pem/);
       assert.equal(await backendFor(cutover, '/r/4'), 'legacy', 'the last good routing keeps serving');
+      const viaApi = await client!.send(`${cutover.adminUrl}/api/v1/reload`, { method: 'POST' });
+      assert.equal(viaApi.status, 400);
+      const error = viaApi.json<{ error: { message: string; hint: string } }>().error;
+      assert.match(error.message, /not applied; the last good routing keeps serving: backends\.legacy\.ca: cannot read/, 'the API says why, not just "invalid"');
+      assert.match(error.hint, /readable PEM/);
       assert.equal(cutover.child.exitCode, null, 'still running');
       const status = await client!.send(`${cutover.adminUrl}/api/v1/status`);
       assert.equal(status.json<{ routes: Array<{ id: string; mode: string }> }>().routes.find((r) => r.id === 'r')?.mode, 'legacy');
@@ -191,6 +196,23 @@ describe('reload', () => {
       assert.equal(await backendFor(cutover, '/r/4'), 'candidate');
     });
   }
+
+  it('a reload that changes settings read only at start says which ones wait for a restart', async () => {
+    const file = dir!.file('restart.yaml', routeYaml(legacy!.url, candidate!.url, 'legacy'));
+    const cutover = await startCutoverProcess({ dir: dir!, configPath: file, dataDir: join(dir!.path, 'restart-data') });
+    running.push(cutover);
+    const mark = cutover.logs.length;
+    writeFileSync(file, routeYaml(legacy!.url, candidate!.url, 'candidate').replace('listen: 127.0.0.1:0\n', 'listen: 127.0.0.1:1\nworkers: 2\n'));
+    // At once after start, as a supervisor might: the SIGHUP handler exists before the ready line is written
+    // (a signal in between used to end the process). The file watcher reloads too; the second reload finds nothing new to warn about.
+    process.kill(cutover.pid, 'SIGHUP');
+    const warned = await eventually(newLogs(cutover, mark, 'config reloaded, but listen, workers changed and take effect only after a restart'), 'the warning');
+    assert.deepEqual(warned.keys, ['listen', 'workers']);
+    assert.equal(await backendFor(cutover, '/r/5'), 'candidate', 'the rest of the file applied, on the port it listens on');
+    const viaApi = await client!.send(`${cutover.adminUrl}/api/v1/reload`, { method: 'POST' });
+    assert.equal(viaApi.status, 200, viaApi.text);
+    assert.deepEqual(viaApi.json<{ restartNeeded: string[] }>().restartNeeded, [], 'compared with the config now running: nothing new');
+  });
 
   it('a reload keeps the backends given as run flags', async () => {
     // The file names a backend that does not exist; --legacy on the command line wins, before and after a reload.
