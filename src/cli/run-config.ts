@@ -15,6 +15,8 @@ export interface RunFlags {
   admin?: string;
   dataDir?: string;
   workers?: string;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 function applyFlags(base: Record<string, unknown>, flags: RunFlags): void {
@@ -27,6 +29,12 @@ function applyFlags(base: Record<string, unknown>, flags: RunFlags): void {
   if (flags.admin) base.admin = { ...(base.admin as object), listen: flags.admin };
   if (flags.dataDir) base.dataDir = flags.dataDir;
   if (flags.workers) base.workers = flags.workers === 'auto' ? 'auto' : Number(flags.workers);
+  if (flags.tlsCert || flags.tlsKey) {
+    const tls: Record<string, unknown> = { ...(base.tls as object | undefined) };
+    if (flags.tlsCert) tls.cert = flags.tlsCert;
+    if (flags.tlsKey) tls.key = flags.tlsKey;
+    base.tls = tls;
+  }
 }
 
 /**

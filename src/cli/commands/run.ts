@@ -13,6 +13,8 @@ export function registerRunCommand(program: Command): void {
     .option('--admin <host:port>', 'admin API listener (default 127.0.0.1:9090)')
     .option('--data-dir <dir>', 'state directory (default ./.cutover)')
     .option('--workers <n|auto>', 'data-plane processes (default 1)')
+    .option('--tls-cert <file>', 'PEM certificate chain: the proxy listener serves HTTPS (with --tls-key)')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert')
     .action(async (flags: RunFlags) => {
       const { configFromFlags } = await import('../run-config.ts');
       const config = configFromFlags(flags);

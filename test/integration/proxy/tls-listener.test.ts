@@ -164,4 +164,30 @@ describe('TLS on the proxy listener', () => {
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /tls\.cert: cannot read .*nope\.crt/);
   });
+
+  it('starts with no config file from --tls-cert and --tls-key, and names a missing half', async () => {
+    const zeroConfig = await startCutoverProcess({
+      dir,
+      dataDir: join(dir.path, 'flags-data'),
+      args: ['--legacy', legacy.url, '--candidate', candidate.url, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--tls-cert', first.certPath, '--tls-key', first.keyPath],
+    });
+    try {
+      const agent = new Agent({ connect: { ca: first.cert } });
+      try {
+        const res = await request(`https://127.0.0.1:${zeroConfig.proxyPort}/anything`, { dispatcher: agent });
+        assert.equal(((await res.body.json()) as { backend: string }).backend, 'legacy');
+      } finally {
+        await agent.close();
+      }
+    } finally {
+      await zeroConfig.stop();
+    }
+    const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(NODE, [BIN, 'run', '--legacy', legacy.url, '--candidate', candidate.url, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--data-dir', join(dir.path, 'half-data'), '--tls-cert', first.certPath], { timeout: 20_000 }, (err, _out, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stderr }),
+      );
+    });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /tls\.key/);
+  });
 });
