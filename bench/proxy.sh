@@ -11,7 +11,8 @@
 #                        a fresh cutover needs ~10 s before its rate settles)
 #   CONNECTIONS=50       connections for the throughput runs
 #   LATENCY_CONNECTIONS=1  connections for the latency run
-#   SCENARIOS=all        comma list of target ids (see TARGETS below), e.g. direct,nginx,cutover-legacy
+#   SCENARIOS=all        comma list of target ids (see TARGETS below), e.g. direct,nginx,cutover-legacy;
+#                        `all` leaves out the TLS targets (*-tls), `tls` adds them all (e.g. SCENARIOS=all,tls)
 #   LOADS=all            comma list of load ids (see LOADS_TABLE below)
 #   ROUNDS=1             repeat the whole target sequence (interleaved) ...
 #   AGGREGATE=quietest   ... and report, per cell, the round in which the rest of the machine
@@ -98,6 +99,10 @@ TARGETS=(
   "fastify-http-proxy|@fastify/http-proxy|fastify-http-proxy||normal"
   "fastify-http-proxy-semi16|@fastify/http-proxy, $CUTOVER_NODE_FLAGS|fastify-http-proxy|$CUTOVER_NODE_FLAGS|normal"
   "undici-floor|floor: node:http + undici dispatch, nothing else|undici-floor|$CUTOVER_NODE_FLAGS|normal"
+  # TLS on the client side (a self-signed P-256 certificate made for the run; the backend stays plain HTTP).
+  "cutover-tls|cutover, legacy mode, TLS|cutover|tls.yaml|normal"
+  "nginx-tls|nginx (1 worker), TLS|nginx|tls|normal"
+  "haproxy-tls|haproxy (nbthread 1), TLS|haproxy|tls|normal"
 )
 # Later, for example:
 #  "cutover-shadow-slow|cutover, shadow (candidate 10x slower)|cutover|shadow.yaml|slow"
@@ -126,8 +131,8 @@ log() { printf '[bench] %s\n' "$*" >&2; }
 die() { printf '[bench] error: %s\n' "$*" >&2; exit 1; }
 
 selected() { # selected LIST ID
-  [[ "$1" == all ]] && return 0
-  [[ ",$1," == *",$2,"* ]]
+  [[ ",$1," == *",$2,"* ]] && return 0
+  if [[ "$2" == *-tls ]]; then [[ ",$1," == *",tls,"* ]]; else [[ ",$1," == *",all,"* ]]; fi
 }
 
 # Command prefixes that pin a process to a core (empty when PIN=0).
@@ -186,7 +191,7 @@ wait_ready() {
   local url=$1 pid=$2 deadline=$((SECONDS + $3)) code
   while ((SECONDS < deadline)); do
     kill -0 "$pid" 2>/dev/null || return 1
-    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url" || true)
+    code=$(curl -sk -o /dev/null -w '%{http_code}' --max-time 1 "$url" || true)
     [[ "$code" == 200 ]] && return 0
     sleep 0.2
   done
@@ -337,6 +342,14 @@ for row in "${TARGETS[@]}"; do
   NEED_CANDIDATE[$cand]=1
 done
 ((${#SELECTED_TARGETS[@]})) || die "SCENARIOS=$SCENARIOS selects no target"
+# One certificate for every TLS target of the run (cutover reads cert and key; haproxy one file with both).
+TLS_CERT="$TMP/tls.crt"; TLS_KEY="$TMP/tls.key"; TLS_PEM="$TMP/tls.pem"
+if [[ " ${SELECTED_TARGETS[*]} " == *"-tls|"* ]]; then
+  command -v openssl >/dev/null || die "the TLS targets need openssl (apt-get install -y openssl)"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$TLS_KEY" -out "$TLS_CERT" \
+    -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null || die "openssl could not make a certificate"
+  cat "$TLS_CERT" "$TLS_KEY" >"$TLS_PEM"
+fi
 SELECTED_LOADS=()
 for row in "${LOADS_TABLE[@]}"; do
   IFS='|' read -r id _ _ <<<"$row"
@@ -359,6 +372,7 @@ start_target() {
   local kind=$1 arg=$2 cand_url=$3 id=$4 code
   TARGET_PID=""; TARGET_LOG="$TMP/$id.log"
   TARGET_URL="http://127.0.0.1:$PORT_PROXY"
+  [[ "$id" == *-tls ]] && TARGET_URL="https://127.0.0.1:$PORT_PROXY"
   case "$kind" in
     direct)
       TARGET_URL=$LEGACY_URL
@@ -388,7 +402,7 @@ http {
     keepalive_timeout 60s;
   }
   server {
-    listen 127.0.0.1:$PORT_PROXY;
+    $([[ "$arg" == tls ]] && printf 'listen 127.0.0.1:%s ssl; ssl_certificate %s; ssl_certificate_key %s; ssl_session_cache shared:SSL:10m;' "$PORT_PROXY" "$TLS_CERT" "$TLS_KEY" || printf 'listen 127.0.0.1:%s;' "$PORT_PROXY")
     location / {
       proxy_pass http://legacy;
       proxy_http_version 1.1;
@@ -412,7 +426,7 @@ defaults
   timeout server 60s
   timeout http-keep-alive 60s
 frontend bench
-  bind 127.0.0.1:$PORT_PROXY
+  bind 127.0.0.1:$PORT_PROXY$([[ "$arg" == tls ]] && printf ' ssl crt %s' "$TLS_PEM")
   default_backend legacy
 backend legacy
   server legacy 127.0.0.1:$PORT_LEGACY
@@ -440,6 +454,8 @@ EOF
         text=${text//'${DATA_DIR}'/"$data_dir"}
         text=${text//'${LEGACY_URL}'/"$LEGACY_URL"}
         text=${text//'${CANDIDATE_URL}'/"$cand_url"}
+        text=${text//'${TLS_CERT}'/"$TLS_CERT"}
+        text=${text//'${TLS_KEY}'/"$TLS_KEY"}
         printf '%s\n' "$text" >"$cfg"
         start_bg "$id" "${PIN_PROXY[@]}" "$NODE" "$main_ts" run -c "$cfg"
       fi ;;
@@ -460,8 +476,8 @@ EOF
 # check_target URL: both bodies come back 200 with the backend's sizes
 check_target() {
   local small large
-  small=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' --max-time 5 "$1/small" || true)
-  large=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' --max-time 5 "$1/large" || true)
+  small=$(curl -sk -o /dev/null -w '%{http_code} %{size_download}' --max-time 5 "$1/small" || true)
+  large=$(curl -sk -o /dev/null -w '%{http_code} %{size_download}' --max-time 5 "$1/large" || true)
   [[ "$small" == "200 $EXPECT_SMALL" && "$large" == "200 $EXPECT_LARGE" ]] && return 0
   echo "unexpected responses: /small -> '$small' (want '200 $EXPECT_SMALL'), /large -> '$large' (want '200 $EXPECT_LARGE')" >>"$TARGET_LOG"
   return 1

@@ -88,6 +88,8 @@ const CHECKS: Check[] = [
   { target: 'undici-floor', kind: 'rps-ratio', vs: 'fastify-http-proxy', min: 1.6, gate: false },
   { target: 'cutover-canary50', kind: 'rps-ratio', vs: 'nginx', min: 0.2, gate: false },
   { target: 'cutover-canary50', kind: 'p99-delta-us', vs: 'direct', max: 400, gate: false },
+  // With TLS on the client side, the same bar against nginx doing TLS too.
+  { target: 'cutover-tls', kind: 'rps-ratio', vs: 'nginx-tls', min: 0.2, gate: false },
 ];
 
 /** Columns of ratios in every table: throughput relative to these targets. */
