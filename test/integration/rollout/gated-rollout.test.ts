@@ -170,9 +170,11 @@ describe('gated rollouts', { timeout: 120_000 }, () => {
     const rollback = (await auditOf(h.runtime, 'items')).find((e) => e.action === 'rollback')!;
     const gate = gateResult(rollback, 'latency')!;
     assert.equal(gate.outcome, 'fail', gate.reason);
-    // Scheduling jitter on a busy machine adds to both sides, so the ratio comes out somewhat under 3; what matters is that it is past the limit.
-    const ratio = gate.observed.p95Ratio!;
-    assert.ok(ratio > 1.5 && ratio < 4, `p95 ratio ${ratio}`);
+    // Scheduling jitter on a busy machine adds to both sides, so the ratios come out somewhat under 3. What matters is that
+    // the percentile that failed the gate is past the limit: on a busy CI host p95 once read 1.49x while p99 failed it.
+    const ratios = [gate.observed.p95Ratio, gate.observed.p99Ratio].filter((r): r is number => typeof r === 'number');
+    assert.ok(Math.max(...ratios) > 1.5 && Math.max(...ratios) < 4, `p95/p99 ratios ${ratios.join(', ')}`);
+    assert.ok(gate.observed.p95Ratio! > 1.2, `p95 ratio ${gate.observed.p95Ratio}: the candidate is clearly slower`);
     assert.ok(gate.observed.candidateP95Ms! >= 57, `candidate p95 ${gate.observed.candidateP95Ms} ms`);
     assert.ok(gate.sampleSizes.candidate! >= 50);
   });
