@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { startBackend, type Backend } from '../../helpers/backends.ts';
 import { runCli, startCutoverProcess, tempDir, type CutoverProcess, type LogLine, type TempDir } from '../../helpers/cutover-process.ts';
 import { createClient, type Client } from '../../helpers/http.ts';
+import { eventually } from '../../helpers/eventually.ts';
 
 const BAD = `listen: not-a-host
 admin:
@@ -76,17 +77,6 @@ describe('cutover validate', () => {
     assert.match(r.stdout, /valid \(1 route: checkout=canary; default legacy/);
   });
 });
-
-/** Polls until `fn` returns a value (not undefined) or the time runs out. */
-async function eventually<T>(fn: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const routeYaml = (legacyUrl: string, candidateUrl: string, mode: string) =>
   `listen: 127.0.0.1:0\nadmin:\n  listen: 127.0.0.1:0\nbackends:\n  legacy: { url: ${legacyUrl} }\n  candidate: { url: ${candidateUrl} }\nroutes:\n  - id: r\n    match: { path: /r/* }\n    mode: ${mode}\n`;

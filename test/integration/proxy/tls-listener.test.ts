@@ -15,6 +15,7 @@ import { startBackend, type Backend } from '../../helpers/backends.ts';
 import { BIN, NODE, configYaml, startCutoverProcess, tempDir, type CutoverProcess, type LogLine, type TempDir } from '../../helpers/cutover-process.ts';
 import { selfSignedCertificate, type TestCertificate } from '../../helpers/tls.ts';
 import { attachEchoServer, connectWebSocket, within } from '../../helpers/ws.ts';
+import { eventually } from '../../helpers/eventually.ts';
 
 /** The certificate a fresh TLS connection to the proxy is given. */
 function servedCertificate(port: number, ca: string[]): Promise<PeerCertificate> {
@@ -25,16 +26,6 @@ function servedCertificate(port: number, ca: string[]): Promise<PeerCertificate>
     });
     socket.once('error', reject);
   });
-}
-
-async function eventually<T>(fn: () => T | undefined, what: string, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('TLS on the proxy listener', () => {
