@@ -246,18 +246,20 @@ export function createRoutingControl(options: RoutingControlOptions): RoutingCon
         if (routes.length === 0 && killSwitch === undefined) return undefined;
         await applyNow();
         // Tell this instance's listeners (a rollout driving these routes must stop or pause), with who made the change.
-        const known = routes.filter((id) => before.has(id));
-        const grouped = new Map<string, string[]>();
-        for (const id of known) {
+        // One event per action and actor, as the instance that made the change emitted it.
+        const events = new Map<string, RoutingChangeEvent>();
+        for (const id of routes.filter((r) => before.has(r))) {
           const row = rows.get(id);
           const action = row === undefined ? 'reset' : row.mode === 'legacy' ? 'rollback' : 'set';
-          const key = `${action}\n${row?.updatedBy ?? 'another instance'}`;
-          grouped.set(key, [...(grouped.get(key) ?? []), id]);
+          const actor = row?.updatedBy ?? 'another instance';
+          const key = JSON.stringify([action, actor]);
+          const e = events.get(key) ?? { action, actor, remote: true, routes: [], from: [], to: [] };
+          e.routes.push(id);
+          e.from.push(before.get(id)!);
+          e.to.push(stateOf(id));
+          events.set(key, e);
         }
-        for (const [key, group] of grouped) {
-          const [action, actor] = key.split('\n') as ['set' | 'rollback' | 'reset', string];
-          emit({ action, routes: group, actor, remote: true, from: group.map((id) => before.get(id)!), to: group.map(stateOf) });
-        }
+        for (const e of events.values()) emit(e);
         if (killSwitch !== undefined) {
           const all = ids();
           emit({ action: 'kill-switch', routes: all, actor: 'another instance', remote: true, from: all.map((id) => before.get(id) ?? stateOf(id)), to: all.map(stateOf), killSwitch: killOn() });
