@@ -205,29 +205,28 @@ export async function startCutover(options: StartOptions): Promise<CutoverRuntim
   // Instances sharing a store follow each other's routing changes (a rollback on one reaches all within about a second).
   let lastSyncWarn = 0;
   let syncing = false;
-  const syncTimer =
-    (options.routingSyncMs ?? 1_000) > 0
-      ? setInterval(() => {
-          if (syncing) return;
-          syncing = true;
-          routing
-            .sync()
-            .then(
-              (taken) => {
-                if (taken !== undefined) logger.info({ routes: taken.routes, killSwitch: taken.killSwitch }, 'took routing changes another instance sharing the store made');
-              },
-              (err: unknown) => {
-                // A store outage would log every second; once a minute says the same.
-                if (Date.now() - lastSyncWarn < 60_000) return;
-                lastSyncWarn = Date.now();
-                logger.warn({ err }, 'reading routing changes from the store failed; retrying every second');
-              },
-            )
-            .finally(() => {
-              syncing = false;
-            });
-        }, options.routingSyncMs ?? 1_000).unref()
-      : undefined;
+  const syncRouting = (): void => {
+    if (syncing) return;
+    syncing = true;
+    routing
+      .sync()
+      .then(
+        (taken) => {
+          if (taken !== undefined) logger.info({ routes: taken.routes, killSwitch: taken.killSwitch }, 'took routing changes another instance sharing the store made');
+        },
+        (err: unknown) => {
+          // A store outage would log every second; once a minute says the same.
+          if (Date.now() - lastSyncWarn < 60_000) return;
+          lastSyncWarn = Date.now();
+          logger.warn({ err }, 'reading routing changes from the store failed; retrying every second');
+        },
+      )
+      .finally(() => {
+        syncing = false;
+      });
+  };
+  const syncMs = options.routingSyncMs ?? 1_000;
+  const syncTimer = syncMs > 0 ? setInterval(syncRouting, syncMs).unref() : undefined;
 
   let closing: Promise<{ drained: boolean }> | undefined;
   const close = (): Promise<{ drained: boolean }> =>
